@@ -1,0 +1,314 @@
+"""Checkpoints: one ``.npz`` of plain arrays plus a JSON document, never a pickle.
+
+Layout of the archive (every member a plain numeric array)::
+
+    meta                    uint8   UTF-8 JSON: format, version, config, loop state,
+                                    history, RNG state, network sizes
+    params/W1 ... params/bL float   the network's parameters
+    optimizer/step          int64   updates the optimizer has taken
+    optimizer/<slot>/<key>  float   its per-parameter state (moments, velocity)
+    loop/perm               int64   sample order of an epoch that was interrupted (optional)
+
+Saving writes a temporary file beside the target, fsyncs it and renames it over the target,
+so the file on disk is always the old complete checkpoint or the new one. Loading refuses
+pickles, checks every member's name, declared size, dtype, shape and finiteness before it
+builds anything, and raises one CheckpointError naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.config import TrainConfig
+from engine.errors import CheckpointError, NNFSError
+
+if TYPE_CHECKING:
+    from engine.training import Trainer
+
+FORMAT = "nnfs-tui-checkpoint"
+VERSION = 1
+MAX_META_BYTES = 64 * 1024 * 1024
+_FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, checked and ready to restore."""
+
+    config: TrainConfig
+    """The run's config (with any live changes made before the save)."""
+    sizes: tuple[int, ...]
+    """Layer sizes, inputs to classes."""
+    params: dict[str, np.ndarray]
+    """W1, b1, ...: (fan_in, fan_out) and (fan_out,)."""
+    optimizer_state: dict[str, np.ndarray]
+    """The optimizer's state_dict()."""
+    loop: dict[str, Any]
+    """epoch, position, step, loss_sum, correct, epoch_seconds, elapsed, status."""
+    history: list[dict[str, Any]]
+    """Per-epoch metrics so far."""
+    rng_state: dict[str, Any] | None
+    """The training Generator's bit_generator.state."""
+    perm: np.ndarray | None
+    """Sample order of an interrupted epoch."""
+    saved_at: str = ""
+    """ISO time of the save."""
+
+    def restore_into(self, trainer: Trainer) -> None:
+        """Put weights, optimizer state, loop position, history and RNG into a trainer whose
+        network has the same sizes; raises CheckpointError (changing nothing) otherwise."""
+        net = trainer.network
+        if tuple(net.sizes) != self.sizes:
+            raise CheckpointError("checkpoint", f"network sizes {list(self.sizes)} do not match "
+                                  f"the model's {list(net.sizes)}")
+        n_train = len(trainer.dataset.x_train)
+        if self.perm is not None and len(self.perm) != n_train:
+            raise CheckpointError("checkpoint", f"saved mid-epoch over {len(self.perm)} samples "
+                                  f"but this training set has {n_train}")
+        opt = trainer.optimizer
+        try:
+            opt.load_state_dict(self.optimizer_state, self.params)
+        except ValueError as exc:
+            raise CheckpointError("checkpoint", str(exc)) from None
+        for key, value in self.params.items():
+            net.params[key][...] = value
+        st = trainer.state
+        for name in ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds",
+                     "elapsed"):
+            setattr(st, name, type(getattr(st, name))(self.loop[name]))
+        st.perm = None if self.perm is None else self.perm.astype(np.intp)
+        st.history = [dict(h) for h in self.history]
+        if self.rng_state is not None:
+            trainer.rng.bit_generator.state = self.rng_state
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, NumPy scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def save_checkpoint(path: str | Path, trainer: Trainer) -> Path:
+    """Write the trainer's model, optimizer, config, history and RNG state to ``path``."""
+    path = Path(path)
+    st = trainer.state
+    mid_epoch = st.position > 0 and st.perm is not None
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": trainer.config.to_dict(),
+        "sizes": list(trainer.network.sizes),
+        "optimizer": trainer.optimizer.name,
+        "loop": {"epoch": st.epoch, "position": st.position if mid_epoch else 0,
+                 "step": st.step, "loss_sum": st.loss_sum, "correct": st.correct,
+                 "epoch_seconds": st.epoch_seconds, "elapsed": st.elapsed,
+                 "status": st.status},
+        "history": st.history,
+        "rng": trainer.rng.bit_generator.state,
+    }
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.frombuffer(json.dumps(_clean(meta), allow_nan=False).encode(), np.uint8)}
+    for key, value in trainer.network.params.items():
+        arrays[f"params/{key}"] = value
+    for key, value in trainer.optimizer.state_dict().items():
+        arrays[f"optimizer/{key}"] = np.asarray(value)
+    if mid_epoch:
+        arrays["loop/perm"] = st.perm.astype(np.int64)
+    return write_npz_atomic(path, arrays)
+
+
+def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` as an uncompressed .npz at ``path`` via a temp file and a rename."""
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    directory = path.parent
+    if not directory.is_dir():
+        raise CheckpointError(path, f"cannot save: directory {directory} does not exist")
+    tmp = directory / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(path, f"cannot save: {exc.strerror or exc}") from None
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and check a checkpoint. Any problem raises CheckpointError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "file not found")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {info.filename: info for info in zf.infolist()}
+            return _read(path, zf, infos)
+    except zipfile.BadZipFile:
+        raise CheckpointError(path, "not a checkpoint (.npz archive): the file is truncated "
+                              "or corrupted") from None
+    except NNFSError as exc:
+        if isinstance(exc, CheckpointError) and exc.path == str(path):
+            raise
+        raise CheckpointError(path, str(exc)) from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.LargeZipFile) as exc:
+        raise CheckpointError(path, f"unreadable checkpoint ({exc})") from None
+
+
+def _read_member(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: str,
+                 max_bytes: int) -> np.ndarray:
+    info = infos.get(name + ".npy")
+    if info is None:
+        raise ValueError(f"missing array {name!r}")
+    if info.file_size > max_bytes:
+        raise ValueError(f"array {name!r} declares {info.file_size:,} bytes, "
+                         f"expected at most {max_bytes:,}")
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"array {name!r} has unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise ValueError(f"array {name!r} holds Python objects; refused")
+        count = math.prod(shape)
+        if count * dtype.itemsize > max_bytes:
+            raise ValueError(f"array {name!r} declares shape {shape}, too large")
+        data = fh.read(count * dtype.itemsize + 1)
+    if len(data) != count * dtype.itemsize:
+        raise ValueError(f"array {name!r} is truncated")
+    order = "F" if fortran else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Checkpoint:
+    meta_arr = _read_member(zf, infos, "meta", MAX_META_BYTES)
+    if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
+        raise ValueError("meta is not a UTF-8 byte array")
+    try:
+        meta = json.loads(meta_arr.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(path, "metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(path, "not an nnfs-tui checkpoint (no format marker)")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(path, f"checkpoint version {meta.get('version')!r} is not "
+                              f"supported (this build reads version {VERSION})")
+    config = TrainConfig.from_dict(meta.get("config"))
+    sizes = meta.get("sizes")
+    if (not isinstance(sizes, list) or len(sizes) != len(config.hidden_sizes) + 2
+            or not all(isinstance(s, int) and 1 <= s <= 10_000_000 for s in sizes)
+            or tuple(sizes[1:-1]) != config.hidden_sizes):
+        raise CheckpointError(path, f"layer sizes {sizes!r} do not match the config")
+    dtype = np.dtype(_FLOAT_DTYPES[config.dtype])
+
+    expected: dict[str, tuple[int, ...]] = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        expected[f"W{i}"] = (fan_in, fan_out)
+        expected[f"b{i}"] = (fan_out,)
+
+    def checked(name: str, shape: tuple[int, ...]) -> np.ndarray:
+        arr = _read_member(zf, infos, name, math.prod(shape) * 8 + 1024)
+        if arr.dtype != dtype:
+            raise CheckpointError(path, f"{name} has dtype {arr.dtype}, expected {dtype}")
+        if arr.shape != shape:
+            raise CheckpointError(path, f"{name} has shape {arr.shape}, expected {shape}")
+        if not np.isfinite(arr).all():
+            raise CheckpointError(path, f"{name} holds NaN or infinite values")
+        return arr
+
+    params = {key: checked(f"params/{key}", shape) for key, shape in expected.items()}
+    from engine.optimizers import OPTIMIZERS
+
+    opt_cls = OPTIMIZERS[config.optimizer]
+    opt_state: dict[str, np.ndarray] = {}
+    step = _read_member(zf, infos, "optimizer/step", 1024)
+    if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
+        raise CheckpointError(path, "optimizer/step is not a non-negative integer")
+    opt_state["step"] = step
+    known = {"meta.npy", "optimizer/step.npy", "loop/perm.npy"}
+    known |= {f"params/{k}.npy" for k in expected}
+    for slot in opt_cls.slots:
+        for key, shape in expected.items():
+            if f"optimizer/{slot}/{key}.npy" in infos:
+                opt_state[f"{slot}/{key}"] = checked(f"optimizer/{slot}/{key}", shape)
+                known.add(f"optimizer/{slot}/{key}.npy")
+    unknown = sorted(set(infos) - known)
+    if unknown:
+        raise CheckpointError(path, f"unexpected entries {', '.join(unknown[:3])}")
+
+    loop = meta.get("loop")
+    keys = ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds", "elapsed")
+    if not isinstance(loop, dict) or not all(
+        isinstance(loop.get(k), int | float) and not isinstance(loop.get(k), bool)
+        and math.isfinite(loop[k]) and loop[k] >= 0 for k in keys
+    ):
+        raise CheckpointError(path, "loop state is missing or malformed")
+    perm = None
+    if "loop/perm.npy" in infos:
+        perm = _read_member(zf, infos, "loop/perm", 8 * 100_000_000)
+        if perm.ndim != 1 or perm.dtype.kind not in "iu" or not _is_permutation(perm):
+            raise CheckpointError(path, "loop/perm is not a permutation of the samples")
+        if not 0 < loop["position"] < len(perm):
+            raise CheckpointError(path, "loop position is outside the interrupted epoch")
+    elif loop["position"]:
+        raise CheckpointError(path, "saved mid-epoch but the sample order is missing")
+    history = meta.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise CheckpointError(path, "history is malformed")
+    rng_state = meta.get("rng")
+    if rng_state is not None and not isinstance(rng_state, dict):
+        raise CheckpointError(path, "RNG state is malformed")
+    if isinstance(rng_state, dict):
+        probe = np.random.default_rng()
+        try:
+            probe.bit_generator.state = rng_state
+        except (TypeError, ValueError, KeyError):
+            raise CheckpointError(path, "RNG state is malformed") from None
+    return Checkpoint(config=config, sizes=tuple(sizes), params=params,
+                      optimizer_state=opt_state, loop=loop, history=history,
+                      rng_state=rng_state, perm=perm, saved_at=str(meta.get("saved_at", "")))
+
+
+def _is_permutation(perm: np.ndarray) -> bool:
+    n = len(perm)
+    if n == 0 or perm.min() < 0 or perm.max() >= n:
+        return False
+    seen = np.zeros(n, dtype=bool)
+    seen[perm] = True
+    return bool(seen.all())

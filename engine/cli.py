@@ -1,0 +1,288 @@
+"""``nnfs-train``: train headless from the command line.
+
+Keeps the tutorial's flags (``--activation --optimizer --batch_size --l_rate --beta``); when
+any of its underscore flags is given without ``--preset``, the run starts from the tutorial's
+own network (the ``seed`` preset), so its README's commands train what they always trained.
+
+Exit codes: 0 completed, 1 diverged, 2 bad input, 130 stopped by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from engine.config import FIELDS, PRESET_DOCS, PRESETS, ConfigError, parse_field
+from engine.errors import NNFSError
+from engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    HyperparametersChanged,
+    RunFinished,
+    RunStarted,
+)
+from engine.threads import resolve_threads
+
+#: flag → config field. The tutorial's spellings and the project's both work.
+FLAG_FIELDS: dict[str, str] = {
+    "activation": "activation",
+    "optimizer": "optimizer",
+    "batch_size": "batch_size",
+    "l_rate": "learning_rate",
+    "beta": "momentum",
+    "hidden": "hidden_sizes",
+    "init": "init",
+    "epochs": "epochs",
+    "seed": "seed",
+    "dataset": "dataset",
+    "weight_decay": "weight_decay",
+    "dropout": "dropout",
+    "schedule": "schedule",
+    "warmup": "warmup_epochs",
+    "lr_step_epochs": "lr_step_epochs",
+    "lr_gamma": "lr_gamma",
+    "beta1": "beta1",
+    "beta2": "beta2",
+    "alpha": "alpha",
+    "eps": "eps",
+    "subset": "subset",
+    "val_fraction": "val_fraction",
+    "dtype": "dtype",
+}
+TUTORIAL_FLAGS = ("batch_size", "l_rate", "beta")
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="nnfs-train",
+        description="Train a from-scratch NumPy MLP on MNIST (or any IDX dataset), headless.",
+        epilog="Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESET_DOCS.items())
+        + ". Example: nnfs-train --activation sigmoid --optimizer momentum --l_rate 4",
+    )
+    g = p.add_argument_group("the tutorial's flags")
+    g.add_argument("--activation", help=FIELDS["activation"].allowed)
+    g.add_argument("--optimizer", help=FIELDS["optimizer"].allowed)
+    g.add_argument("--batch_size", "--batch-size", dest="batch_size", metavar="N",
+                   help="samples per update")
+    g.add_argument("--l_rate", "--learning-rate", "--lr", dest="l_rate", metavar="LR",
+                   help="learning rate")
+    g.add_argument("--beta", metavar="B", help="momentum β of momentum/nesterov")
+    m = p.add_argument_group("model and training")
+    m.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, e.g. 64 or 256,128")
+    m.add_argument("--init", help=FIELDS["init"].allowed)
+    m.add_argument("--epochs", metavar="N")
+    m.add_argument("--seed", metavar="N")
+    m.add_argument("--dataset", metavar="NAME|DIR", help="'mnist' or a directory of IDX files")
+    m.add_argument("--data-dir", dest="dataset", metavar="DIR", help="same as --dataset DIR")
+    m.add_argument("--weight-decay", dest="weight_decay", metavar="L")
+    m.add_argument("--dropout", metavar="P")
+    m.add_argument("--schedule", help=FIELDS["schedule"].allowed)
+    m.add_argument("--warmup", metavar="EPOCHS", help="linear learning-rate warm-up")
+    m.add_argument("--lr-step-epochs", dest="lr_step_epochs", metavar="N")
+    m.add_argument("--lr-gamma", dest="lr_gamma", metavar="F")
+    m.add_argument("--beta1", metavar="B")
+    m.add_argument("--beta2", metavar="B")
+    m.add_argument("--alpha", metavar="A", help="RMSprop decay")
+    m.add_argument("--eps", metavar="E")
+    m.add_argument("--subset", metavar="N", help="train on N samples only")
+    m.add_argument("--val-fraction", dest="val_fraction", metavar="F")
+    m.add_argument("--dtype", help=FIELDS["dtype"].allowed)
+    r = p.add_argument_group("run")
+    r.add_argument("--preset", metavar="NAME", help="start from: " + ", ".join(PRESETS))
+    r.add_argument("--threads", metavar="N|auto", default="auto",
+                   help="BLAS threads (default auto = 1, see README)")
+    r.add_argument("--save", metavar="PATH", help="write a checkpoint at the end (or on Ctrl-C)")
+    r.add_argument("--resume", metavar="PATH", help="continue the run saved in a checkpoint")
+    r.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    r.add_argument("--quiet", action="store_true", help="print only the final result")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The config the flags describe, and the fields given explicitly."""
+    given = {flag: getattr(args, flag) for flag in FLAG_FIELDS if getattr(args, flag) is not None}
+    changes = {FLAG_FIELDS[flag]: parse_field(FLAG_FIELDS[flag], text)
+               for flag, text in given.items()}
+    if args.preset is not None:
+        if args.preset not in PRESETS:
+            raise ConfigError("preset", args.preset, "one of " + ", ".join(PRESETS))
+        base = PRESETS[args.preset]
+    elif any(flag in given for flag in TUTORIAL_FLAGS):
+        base = PRESETS["seed"]
+    else:
+        base = PRESETS["default"]
+    return base.replace(**changes), changes
+
+
+class Reporter:
+    """Prints the per-epoch lines, the --json objects and the terminal progress bar."""
+
+    def __init__(self, *, as_json: bool, quiet: bool, out: TextIO, err: TextIO) -> None:
+        self.as_json = as_json
+        self.quiet = quiet
+        self.out = out
+        self.err = err
+        self.progress = not quiet and not as_json and err.isatty()
+        self._bar_shown = False
+        self.n_train = 0
+        self.epochs = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.n_train, self.epochs = event.n_train, event.config.epochs
+        elif isinstance(event, BatchEnded) and self.progress:
+            self._bar(event)
+        elif isinstance(event, EpochEnded):
+            self._clear_bar()
+            if self.as_json:
+                print(json.dumps(_finite(event.to_dict()), allow_nan=False), file=self.out,
+                      flush=True)
+            elif not self.quiet:
+                print(epoch_line(event), file=self.out, flush=True)
+        elif isinstance(event, HyperparametersChanged) and not self.quiet:
+            self._clear_bar()
+            changed = ", ".join(f"{k}={v}" for k, v in event.changes.items())
+            print(f"  changed at step {event.step}: {changed}", file=self.err, flush=True)
+
+    def _bar(self, e: BatchEnded) -> None:
+        width = 24
+        done = int(width * e.batch / max(e.batches_per_epoch, 1))
+        rate = e.samples_per_second
+        eta = ""
+        if rate > 0 and self.n_train:
+            left = (1 - e.batch / e.batches_per_epoch + self.epochs - e.epoch) * self.n_train
+            eta = f"  ETA {_clock(left / rate)}"
+        line = (f"\rEpoch {e.epoch}/{self.epochs} [{'#' * done}{'.' * (width - done)}] "
+                f"{e.batch}/{e.batches_per_epoch}  loss {e.loss:.4f}  acc {100 * e.accuracy:.1f}%"
+                f"  {rate:,.0f} samples/s{eta}")
+        self.err.write(line + "\x1b[K")
+        self.err.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self.err.write("\r\x1b[2K")
+            self.err.flush()
+            self._bar_shown = False
+
+
+def epoch_line(e: EpochEnded) -> str:
+    """The tutorial's per-epoch line, with more digits (and validation when there is one)."""
+    parts = [f"Epoch: {e.epoch}/{e.epochs}", f"Time Spent: {e.epoch_seconds:.3f}s",
+             f"Train Loss: {e.train_loss:.4f}", f"Train Accuracy: {100 * e.train_acc:.2f}%"]
+    if e.val_acc is not None:
+        parts += [f"Val Loss: {e.val_loss:.4f}", f"Val Accuracy: {100 * e.val_acc:.2f}%"]
+    parts += [f"Test Loss: {e.test_loss:.4f}", f"Test Accuracy: {100 * e.test_acc:.2f}%",
+              f"LR: {e.lr:.4g}"]
+    return ", ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _finite(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in d.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``nnfs-train``; returns the exit code."""
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        print(f"nnfs-train: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (NNFSError, ValueError) as exc:
+        print(f"nnfs-train: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _main(argv: list[str] | None) -> int:
+    from engine.training import Trainer
+
+    args = build_parser().parse_args(argv)
+    resolve_threads(args.threads)
+    reporter = Reporter(as_json=args.json, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
+    interval = 0.1 if reporter.progress else 1.0
+    if args.resume:
+        config_changes = {FLAG_FIELDS[f]: parse_field(FLAG_FIELDS[f], getattr(args, f))
+                          for f in FLAG_FIELDS if getattr(args, f) is not None}
+        epochs = config_changes.pop("epochs", None)
+        fixed = sorted(k for k in config_changes if not FIELDS[k].live)
+        if fixed:
+            raise UsageError(f"--resume continues a saved run; {', '.join(fixed)} cannot "
+                             "change (only epochs and live hyperparameters can)")
+        trainer = Trainer.from_checkpoint(args.resume, epochs=epochs, on_event=reporter,
+                                          batch_event_interval=interval, threads=args.threads)
+        if config_changes:
+            trainer.set_hyperparameters(**config_changes)
+    else:
+        config, _ = config_from_args(args)
+        if args.preset is None and not args.json and not args.quiet and any(
+                getattr(args, f) is not None for f in TUTORIAL_FLAGS):
+            print("(tutorial flags given: starting from the 'seed' preset, 784-64-10)",
+                  file=sys.stderr)
+        trainer = Trainer(config, on_event=reporter, batch_event_interval=interval,
+                          threads=args.threads)
+    if args.save:
+        save_dir = Path(args.save).parent
+        if not save_dir.is_dir():
+            raise UsageError(f"--save {args.save}: directory {save_dir} does not exist")
+
+    interrupted = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        if interrupted:  # a second Ctrl-C: leave now
+            raise KeyboardInterrupt
+        interrupted = True
+        print("\nnnfs-train: stopping at the next batch (Ctrl-C again to abort)",
+              file=sys.stderr)
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    started = time.perf_counter()
+    try:
+        finished: RunFinished = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    wall = time.perf_counter() - started
+    if args.save:
+        saved = trainer.save(args.save)
+        if not args.json:
+            print(f"saved checkpoint to {saved}", file=sys.stderr)
+    summary = (f"{finished.status}: {finished.epochs_completed} epochs, {finished.step} steps "
+               f"in {wall:.1f}s")
+    if finished.test_acc is not None:
+        summary += f", test accuracy {100 * finished.test_acc:.2f}%"
+    if finished.reason:
+        summary += f" ({finished.reason})"
+    print(summary, file=sys.stderr if args.json else sys.stdout)
+    if finished.status == "diverged":
+        return EXIT_DIVERGED
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

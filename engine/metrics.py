@@ -1,0 +1,69 @@
+"""Evaluation helpers: loss, accuracy, predictions, confusion matrix, per-class accuracy.
+
+Inputs may be the dataset's uint8 pixels (n, features); they are scaled to [0, 1] in the
+network's dtype chunk by chunk, so evaluating never holds a float copy of a whole set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.losses import softmax
+
+EVAL_CHUNK = 2048
+
+
+def scale_pixels(x: np.ndarray, dtype: np.dtype | str = np.float32) -> np.ndarray:
+    """uint8 pixels (n, features) to floats in [0, 1]; float input is returned as dtype."""
+    if x.dtype == np.uint8:
+        out = x.astype(dtype)
+        out *= out.dtype.type(1.0 / 255.0)
+        return out
+    return x.astype(dtype, copy=False)
+
+
+def predict(network, x: np.ndarray, *, chunk: int = EVAL_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted classes (n,) and class probabilities (n, classes) for inputs (n, features)."""
+    n_classes = network.sizes[-1]
+    probs = np.empty((len(x), n_classes), dtype=network.dtype)
+    for start in range(0, len(x), chunk):
+        logits = network.forward(scale_pixels(x[start:start + chunk], network.dtype))
+        probs[start:start + chunk] = softmax(logits)
+    return probs.argmax(axis=1), probs
+
+
+def evaluate(network, x: np.ndarray, y: np.ndarray, *,
+             chunk: int = EVAL_CHUNK) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the network on (x, y); (nan, nan) for an empty set."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    total_loss = 0.0
+    correct = 0
+    for start in range(0, len(x), chunk):
+        xb = scale_pixels(x[start:start + chunk], network.dtype)
+        yb = np.asarray(y[start:start + chunk], dtype=np.intp)
+        logits = network.forward(xb).astype(np.float64)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        total_loss += float(np.sum(log_norm - shifted[np.arange(len(yb)), yb]))
+        correct += int(np.sum(logits.argmax(axis=1) == yb))
+    return total_loss / len(x), correct / len(x)
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of predictions equal to the labels."""
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(classes, classes) counts: row = true class, column = predicted class."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, dtype=np.intp), np.asarray(y_pred, dtype=np.intp)), 1)
+    return cm
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall of each class from a confusion matrix; nan for a class with no samples."""
+    totals = cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(cm) / np.maximum(totals, 1), np.nan)

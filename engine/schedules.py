@@ -1,0 +1,44 @@
+"""Learning-rate schedules as a factor of the base rate, a function of progress in epochs.
+
+``progress`` is measured in epochs (1.5 = halfway through the second epoch), so a schedule
+stays smooth when the batch size changes mid-run. With ``warmup`` epochs the factor rises
+linearly from 0 and the schedule starts after the warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+
+
+def lr_factor(
+    schedule: str,
+    progress: float,
+    total_epochs: float,
+    *,
+    warmup: float = 0.0,
+    step_epochs: int = 3,
+    gamma: float = 0.5,
+) -> float:
+    """Factor in [0, 1] to multiply the base learning rate by at ``progress`` epochs.
+
+    - constant: 1
+    - step: gamma ** floor(t / step_epochs)
+    - exponential: gamma ** t (smooth, so gamma is the factor per epoch)
+    - cosine: (1 + cos(π · t / T)) / 2, reaching 0 at the end of the run
+    where t = progress − warmup and T = total_epochs − warmup.
+    """
+    if warmup > 0 and progress < warmup:
+        return max(progress, 0.0) / warmup
+    t = max(progress - warmup, 0.0)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return gamma ** math.floor(t / step_epochs)
+    if schedule == "exponential":
+        return gamma**t
+    if schedule == "cosine":
+        span = max(total_epochs - warmup, 1e-12)
+        return 0.5 * (1.0 + math.cos(math.pi * min(t / span, 1.0)))
+    raise ValueError(f"schedule: {schedule} is not valid; expected one of {', '.join(SCHEDULES)}")

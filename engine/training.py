@@ -1,0 +1,390 @@
+"""The training loop: mini-batch updates, per-epoch evaluation, events and thread-safe controls.
+
+A :class:`Trainer` runs in whatever thread calls :meth:`Trainer.run` (the CLI's main thread,
+the app's worker thread). Other threads may call :meth:`pause`, :meth:`resume`, :meth:`stop`,
+:meth:`set_hyperparameters` and :meth:`save` at any time; the loop takes them up at the next
+batch boundary, so a change never lands in the middle of an update.
+
+    trainer = Trainer(TrainConfig(epochs=3), on_event=print)
+    finished = trainer.run()          # RunFinished(status="completed", ...)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.config import FIELDS, LIVE_FIELDS, TrainConfig, check_field
+from engine.data import Dataset, load_dataset
+from engine.errors import ConfigError
+from engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    HyperparametersChanged,
+    Paused,
+    Resumed,
+    RunFinished,
+    RunStarted,
+)
+from engine.metrics import evaluate, scale_pixels
+from engine.network import MLP
+from engine.optimizers import Optimizer, make_optimizer
+from engine.schedules import lr_factor
+from engine.threads import blas_threads
+
+EventHandler = Callable[[Event], None]
+
+#: Hyperparameters the optimizer takes from the config.
+_OPTIMIZER_FIELDS = ("momentum", "beta1", "beta2", "alpha", "eps", "weight_decay")
+
+
+def build_network(config: TrainConfig, n_features: int, n_classes: int) -> MLP:
+    """The config's MLP, initialised from its seed."""
+    return MLP([n_features, *config.hidden_sizes, n_classes], activation=config.activation,
+               init=config.init, dtype=config.dtype,
+               seed=np.random.default_rng([config.seed, 0]))
+
+
+def build_optimizer(config: TrainConfig) -> Optimizer:
+    """The config's optimizer with its hyperparameters."""
+    return make_optimizer(config.optimizer, config.learning_rate,
+                          **{name: getattr(config, name) for name in _OPTIMIZER_FIELDS})
+
+
+@dataclass
+class LoopState:
+    """Where the loop is: enough, with the weights and optimizer, to resume bit for bit."""
+
+    epoch: int = 0
+    """Whole epochs completed."""
+    position: int = 0
+    """Samples of the current epoch already trained on."""
+    step: int = 0
+    """Updates applied."""
+    perm: np.ndarray | None = None
+    """Order of the training samples in the current epoch."""
+    loss_sum: float = 0.0
+    """Sum of batch loss × batch size in the current epoch."""
+    correct: int = 0
+    """Correct predictions in the current epoch, as trained."""
+    epoch_seconds: float = 0.0
+    """Training seconds spent in the current epoch."""
+    elapsed: float = 0.0
+    """Training seconds spent in the whole run (pauses excluded)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """One EpochEnded.to_dict() per completed epoch."""
+    status: str = "new"
+    """new, running, completed, stopped or diverged."""
+
+
+class Trainer:
+    """Trains an MLP on a dataset as a TrainConfig says, reporting through ``on_event``.
+
+    ``batch_event_interval`` throttles BatchEnded events to at most one per that many seconds
+    (0: every batch; the last batch of each epoch is always reported). ``threads`` is the BLAS
+    thread policy (see :mod:`engine.threads`).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Dataset | None = None,
+        *,
+        on_event: EventHandler | None = None,
+        batch_event_interval: float = 0.0,
+        threads: int | str | None = "auto",
+    ) -> None:
+        if dataset is None:
+            dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
+                                   subset=config.subset, seed=config.seed)
+        n_train = len(dataset.x_train)
+        if config.batch_size > n_train:
+            raise ConfigError("batch_size", config.batch_size,
+                              f"at most the training set size ({n_train:,} samples)")
+        self.config = config
+        self.dataset = dataset
+        self.on_event = on_event
+        self.batch_event_interval = batch_event_interval
+        self.threads = threads
+        self.network = build_network(config, dataset.n_features, dataset.n_classes)
+        self.optimizer = build_optimizer(config)
+        self.state = LoopState()
+        self.rng = np.random.default_rng([config.seed, 1])
+        self._lock = threading.RLock()
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        self._pending: dict[str, Any] = {}
+        self._pending_saves: list[tuple[Path, threading.Event, list[BaseException]]] = []
+
+    # -- controls (safe from any thread) --------------------------------------------------
+    def pause(self) -> None:
+        """Wait at the next batch boundary until :meth:`resume` or :meth:`stop`."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Go on after :meth:`pause`."""
+        self._running.set()
+
+    def stop(self) -> None:
+        """End the run at the next batch boundary with status "stopped"."""
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def set_hyperparameters(self, **changes: Any) -> dict[str, Any]:
+        """Change live hyperparameters (see ``engine.config.LIVE_FIELDS``) from any thread.
+
+        Values are checked now (a bad one raises ConfigError and nothing changes) and applied
+        before the next update. Returns the checked values.
+        """
+        checked: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in LIVE_FIELDS:
+                raise ConfigError(name, value, "a field that can change during a run: "
+                                  + ", ".join(LIVE_FIELDS)) if name in FIELDS else \
+                    ConfigError("config", name, "one of " + ", ".join(LIVE_FIELDS))
+            checked[name] = check_field(name, value)
+        if "batch_size" in checked and checked["batch_size"] > len(self.dataset.x_train):
+            raise ConfigError("batch_size", checked["batch_size"],
+                              f"at most the training set size ({len(self.dataset.x_train):,})")
+        with self._lock:
+            self._pending.update(checked)
+            if self.state.status != "running":
+                self._apply_pending()
+        return checked
+
+    def save(self, path: str | Path, *, timeout: float | None = None) -> Path:
+        """Write a checkpoint of the run as it stands at a batch boundary.
+
+        From the training thread, or when no run is active, it saves at once; from another
+        thread during a run it waits for the loop's next batch boundary.
+        """
+        from engine.checkpoint import save_checkpoint
+
+        path = Path(path)
+        with self._lock:
+            if self.state.status != "running" or self._in_loop_thread():
+                return save_checkpoint(path, self)
+            done = threading.Event()
+            errors: list[BaseException] = []
+            self._pending_saves.append((path, done, errors))
+        if not done.wait(timeout):
+            raise TimeoutError(f"{path}: the run did not reach a batch boundary in time")
+        if errors:
+            raise errors[0]
+        return path
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> RunFinished:
+        """Train until the planned epochs are done, :meth:`stop` is called or the run diverges.
+
+        Blocks; returns the same RunFinished the handler receives last.
+        """
+        self._loop_thread = threading.get_ident()
+        with blas_threads(self.threads):
+            return self._run()
+
+    def _in_loop_thread(self) -> bool:
+        return getattr(self, "_loop_thread", None) == threading.get_ident()
+
+    def _run(self) -> RunFinished:
+        cfg = self.config
+        data = self.dataset
+        x_train, y_train = data.x_train, data.y_train
+        n_train = len(x_train)
+        st = self.state
+        with self._lock:
+            st.status = "running"
+            self._apply_pending()
+        self._emit(RunStarted(
+            config=self.config, n_train=n_train, n_val=len(data.x_val), n_test=len(data.x_test),
+            batches_per_epoch=math.ceil(n_train / self.config.batch_size),
+            parameter_count=self.network.parameter_count, start_epoch=st.epoch))
+        params = self.network.params
+        last_emit = -math.inf
+        last_finite_loss = float("nan")
+        dtype = self.network.dtype
+        while st.epoch < self.config.epochs:
+            if st.position == 0 or st.perm is None:
+                st.perm = self.rng.permutation(n_train)
+                st.loss_sum, st.correct, st.epoch_seconds = 0.0, 0, 0.0
+            batch_no = math.ceil(st.position / self.config.batch_size)
+            while st.position < n_train:
+                if not self._at_boundary():
+                    return self._finish("stopped")
+                t0 = time.perf_counter()
+                cfg = self.config
+                idx = st.perm[st.position:st.position + cfg.batch_size]
+                xb = scale_pixels(x_train[idx], dtype)
+                yb = y_train[idx].astype(np.intp)
+                progress = st.epoch + st.position / n_train
+                lr = cfg.learning_rate * lr_factor(
+                    cfg.schedule, progress, cfg.epochs, warmup=cfg.warmup_epochs,
+                    step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
+                with self._lock:
+                    loss, acc, grads = self.network.loss_and_grads(
+                        xb, yb, dropout=cfg.dropout, rng=self.rng)
+                    bad = _non_finite(loss, grads)
+                    if bad:
+                        return self._finish("diverged", reason=(
+                            f"{bad} became non-finite at epoch {st.epoch + 1}, step {st.step + 1}"
+                            f" (last finite loss {last_finite_loss:.4g})"))
+                    self.optimizer.step(params, grads, lr)
+                    n = len(idx)
+                    st.position += n
+                    st.step += 1
+                    st.loss_sum += loss * n
+                    st.correct += int(round(acc * n))
+                    dt = time.perf_counter() - t0
+                    st.epoch_seconds += dt
+                    st.elapsed += dt
+                last_finite_loss = loss
+                batch_no += 1
+                batches = batch_no + math.ceil((n_train - st.position) / cfg.batch_size)
+                now = time.perf_counter()
+                if (st.position >= n_train or self.batch_event_interval <= 0
+                        or now - last_emit >= self.batch_event_interval):
+                    last_emit = now
+                    self._emit(BatchEnded(
+                        epoch=st.epoch + 1, batch=batch_no, batches_per_epoch=batches,
+                        step=st.step, loss=loss, accuracy=acc, learning_rate=lr,
+                        samples_per_second=st.position / max(st.epoch_seconds, 1e-9),
+                        elapsed=st.elapsed))
+            with self._lock:
+                ended = self._end_epoch(n_train, lr)
+            self._emit(ended)
+        return self._finish("completed")
+
+    def _at_boundary(self) -> bool:
+        """Take up controls between updates; False when the run must stop."""
+        if self._pending or self._pending_saves:
+            with self._lock:
+                changes = self._apply_pending()
+                self._flush_saves()
+            if changes:
+                st = self.state
+                self._emit(HyperparametersChanged(
+                    step=st.step + 1, epoch_progress=st.epoch + st.position / len(
+                        self.dataset.x_train), changes=changes))
+        if not self._running.is_set() and not self._stop.is_set():
+            self._emit(Paused(step=self.state.step))
+            while not self._running.wait(0.1):
+                if self._pending_saves:
+                    with self._lock:
+                        self._flush_saves()
+            if not self._stop.is_set():
+                self._emit(Resumed(step=self.state.step))
+        return not self._stop.is_set()
+
+    def _apply_pending(self) -> dict[str, Any]:
+        changes = {k: v for k, v in self._pending.items() if getattr(self.config, k) != v}
+        self._pending.clear()
+        if changes:
+            self.config = self.config.replace(**changes)
+            self.optimizer.set_hyperparameters(**changes)
+        return changes
+
+    def _flush_saves(self) -> None:
+        from engine.checkpoint import save_checkpoint
+
+        saves, self._pending_saves = self._pending_saves, []
+        for path, done, errors in saves:
+            try:
+                save_checkpoint(path, self)
+            except BaseException as exc:  # handed to the thread that asked
+                errors.append(exc)
+            done.set()
+
+    def _end_epoch(self, n_train: int, lr: float) -> EpochEnded:
+        st = self.state
+        data = self.dataset
+        has_val = len(data.x_val) > 0
+        val_loss, val_acc = evaluate(self.network, data.x_val, data.y_val) if has_val else (
+            None, None)
+        test_loss, test_acc = evaluate(self.network, data.x_test, data.y_test)
+        st.epoch += 1
+        st.position = 0
+        st.perm = None
+        ended = EpochEnded(
+            epoch=st.epoch, epochs=self.config.epochs, epoch_seconds=st.epoch_seconds,
+            train_loss=st.loss_sum / n_train, train_acc=st.correct / n_train,
+            val_loss=val_loss, val_acc=val_acc, test_loss=test_loss, test_acc=test_acc,
+            lr=lr, step=st.step)
+        st.history.append(ended.to_dict())
+        return ended
+
+    def _finish(self, status: str, reason: str = "") -> RunFinished:
+        st = self.state
+        with self._lock:
+            st.status = status
+            self._flush_saves()
+        test_loss = test_acc = None
+        if status != "diverged":
+            if st.history and st.position == 0:
+                test_loss, test_acc = st.history[-1]["test_loss"], st.history[-1]["test_acc"]
+            else:
+                test_loss, test_acc = evaluate(self.network, self.dataset.x_test,
+                                               self.dataset.y_test)
+        finished = RunFinished(status=status, epochs_completed=st.epoch, step=st.step,
+                               seconds=st.elapsed, reason=reason, test_loss=test_loss,
+                               test_acc=test_acc)
+        self._emit(finished)
+        return finished
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    # -- convenience ----------------------------------------------------------------------
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch metrics so far (dicts with the EpochEnded fields)."""
+        return self.state.history
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        dataset: Dataset | None = None,
+        *,
+        epochs: int | None = None,
+        on_event: EventHandler | None = None,
+        batch_event_interval: float = 0.0,
+        threads: int | str | None = "auto",
+    ) -> Trainer:
+        """A trainer that continues the run saved at ``path`` (optionally for more epochs)."""
+        from engine.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        config = ckpt.config if epochs is None else ckpt.config.replace(epochs=epochs)
+        trainer = cls(config, dataset, on_event=on_event,
+                      batch_event_interval=batch_event_interval, threads=threads)
+        ckpt.restore_into(trainer)
+        return trainer
+
+
+def _non_finite(loss: float, grads: dict[str, np.ndarray]) -> str:
+    """Name of the first non-finite quantity ("loss", "gradient of W1", ...), or ""."""
+    if not math.isfinite(loss):
+        return "loss"
+    for key, g in grads.items():
+        # One reduction per array: a NaN or ±Inf anywhere makes the sum non-finite.
+        if not math.isfinite(float(g.sum(dtype=np.float64))):
+            return f"gradient of {key}"
+    return ""
