@@ -108,7 +108,7 @@ def save_checkpoint(path: str | Path, trainer: Trainer) -> Path:
     """Write the trainer's model, optimizer, config, history and RNG state to ``path``."""
     path = Path(path)
     st = trainer.state
-    mid_epoch = st.position > 0 and st.perm is not None
+    mid_epoch = st.perm is not None  # the order of an epoch that has begun
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -284,7 +284,7 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
         perm = _read_member(zf, infos, "loop/perm", 8 * 100_000_000)
         if perm.ndim != 1 or perm.dtype.kind not in "iu" or not _is_permutation(perm):
             raise CheckpointError(path, "loop/perm is not a permutation of the samples")
-        if not 0 < loop["position"] < len(perm):
+        if not 0 <= loop["position"] < len(perm):
             raise CheckpointError(path, "loop position is outside the interrupted epoch")
     elif loop["position"]:
         raise CheckpointError(path, "saved mid-epoch but the sample order is missing")

@@ -237,12 +237,12 @@ def _main(argv: list[str] | None) -> int:
             trainer.set_hyperparameters(**config_changes)
     else:
         config, _ = config_from_args(args)
+        trainer = Trainer(config, on_event=reporter, batch_event_interval=interval,
+                          threads=args.threads)
         if args.preset is None and not args.json and not args.quiet and any(
                 getattr(args, f) is not None for f in TUTORIAL_FLAGS):
             print("(tutorial flags given: starting from the 'seed' preset, 784-64-10)",
                   file=sys.stderr)
-        trainer = Trainer(config, on_event=reporter, batch_event_interval=interval,
-                          threads=args.threads)
     if args.save:
         save_dir = Path(args.save).parent
         if not save_dir.is_dir():

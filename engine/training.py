@@ -221,7 +221,7 @@ class Trainer:
         last_finite_loss = float("nan")
         dtype = self.network.dtype
         while st.epoch < self.config.epochs:
-            if st.position == 0 or st.perm is None:
+            if st.perm is None:  # a new epoch (a resumed one keeps its saved order)
                 st.perm = self.rng.permutation(n_train)
                 st.loss_sum, st.correct, st.epoch_seconds = 0.0, 0, 0.0
             batch_no = math.ceil(st.position / self.config.batch_size)
@@ -237,7 +237,8 @@ class Trainer:
                 lr = cfg.learning_rate * lr_factor(
                     cfg.schedule, progress, cfg.epochs, warmup=cfg.warmup_epochs,
                     step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
-                with self._lock:
+                # Overflow is expected when a run diverges; _non_finite reports it instead.
+                with self._lock, np.errstate(over="ignore", invalid="ignore"):
                     loss, acc, grads = self.network.loss_and_grads(
                         xb, yb, dropout=cfg.dropout, rng=self.rng)
                     bad = _non_finite(loss, grads)

@@ -165,10 +165,17 @@ def load_dataset(
     if isinstance(name_or_path, str) and name_or_path.strip().lower() == "mnist":
         name = "mnist"
         files = {stem: MNIST_DIR / f"{stem}.gz" for stem in MNIST_SHA256}
-        arrays = {
-            stem: _read_pinned(files[stem], MNIST_SHA256[stem], _MNIST_SHAPES[stem], cache)
-            for stem in MNIST_SHA256
-        }
+        arrays = {}
+        unwritable: OSError | None = None
+        for stem, sha256 in MNIST_SHA256.items():
+            arrays[stem], error = _read_pinned(files[stem], sha256, _MNIST_SHAPES[stem], cache)
+            unwritable = unwritable or error
+        if unwritable is not None:
+            warnings.warn(
+                f"not caching decoded MNIST in {cache_dir()}: {unwritable}; loads stay slower",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         class_file = None
     else:
         directory = Path(name_or_path).expanduser()
@@ -295,16 +302,21 @@ def _idx_header(shape: tuple[int, ...]) -> bytes:
     return bytes([0, 0, 0x08, len(shape)]) + np.asarray(shape, dtype=">u4").tobytes()
 
 
-def _read_pinned(path: Path, sha256: str, shape: tuple[int, ...], cache: bool) -> np.ndarray:
-    """Read an IDX file whose SHA-256 and shape are known, through the ``.npy`` cache."""
+def _read_pinned(
+    path: Path, sha256: str, shape: tuple[int, ...], cache: bool
+) -> tuple[np.ndarray, OSError | None]:
+    """Read an IDX file whose SHA-256 and shape are known, through the ``.npy`` cache.
+
+    Returns the array and the error that kept it from being cached, if any.
+    """
     if not cache:
-        return read_idx(path, sha256=sha256)
+        return read_idx(path, sha256=sha256), None
     cached = cache_dir() / f"{sha256}.npy"
     array = _load_cached(cached, sha256, shape)
-    if array is None:
-        array = read_idx(path, sha256=sha256)
-        _save_cached(cached, array)
-    return array
+    if array is not None:
+        return array, None
+    array = read_idx(path, sha256=sha256)
+    return array, _save_cached(cached, array)
 
 
 def _load_cached(path: Path, sha256: str, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -326,8 +338,8 @@ def _load_cached(path: Path, sha256: str, shape: tuple[int, ...]) -> np.ndarray 
     return array
 
 
-def _save_cached(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` atomically; skip caching, with a warning, if that fails."""
+def _save_cached(path: Path, array: np.ndarray) -> OSError | None:
+    """Write ``array`` to ``path`` atomically (temp file, then rename); return what failed."""
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,8 +355,5 @@ def _save_cached(path: Path, array: np.ndarray) -> None:
                 os.unlink(tmp_name)
             except OSError:
                 pass
-        warnings.warn(
-            f"not caching decoded MNIST in {path.parent}: {exc}; loads will stay slower",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+        return exc
+    return None

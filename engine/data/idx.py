@@ -36,6 +36,7 @@ IDX_TYPE_NAMES: dict[int, str] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _COMPRESSED_CHUNK = 1 << 20  # compressed bytes fed to zlib per step (~5 MB of MNIST output)
 _MAX_ITEM_BYTES = 4096  # max_items * this bounds the total declared size
+_TRAILING_CHECK = 16 << 20  # how far past the declared end a stream is checked for corruption
 
 
 class _RawReader:
@@ -66,7 +67,9 @@ class _GzipReader:
 
     def _next_member(self) -> None:
         """After a member ends: start the next one, or finish at end of file."""
-        rest = self._inflater.unused_data + self._pending
+        # all pending input went to zlib; what follows the member is in unused_data
+        # (unconsumed_tail may still hold a stale copy of it, so it is not used)
+        rest = self._inflater.unused_data
         while True:
             rest = rest.lstrip(b"\x00")  # zero padding after a member is allowed, as gzip does
             if rest:
@@ -96,13 +99,18 @@ class _GzipReader:
                 chunk = self._inflater.decompress(self._pending, n - got)
             except zlib.error as exc:
                 raise self._fail(str(exc)) from None
-            self._pending = self._inflater.unconsumed_tail
+            self._pending = b"" if self._inflater.eof else self._inflater.unconsumed_tail
             if chunk:
                 parts.append(chunk)
                 got += len(chunk)
             elif at_end and not self._inflater.eof:
                 raise self._fail("compressed data ends before the end of the stream")
         return bytearray().join(parts)  # one copy, and the result is writable
+
+    def skip(self, limit: int) -> None:
+        """Decompress and discard up to ``limit`` bytes, so that corruption gets noticed."""
+        while limit > 0 and not self._finished:
+            limit -= len(self.read(min(limit, _COMPRESSED_CHUNK)))
 
 
 def _read_exactly(
@@ -162,66 +170,77 @@ def read_idx(
         raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
 
     with f:
-        start = f.read(2)
-        f.seek(0)
-        stream: _RawReader | _GzipReader
-        if start == _GZIP_MAGIC:
-            stream = _GzipReader(f, path)
-        elif path.suffix.lower() == ".gz":
-            raise DatasetError(path, "not a valid gzip file (no gzip header)")
-        else:
-            stream = _RawReader(f)
+        try:
+            return _read_open_file(f, path, sha256, max_items)
+        except OSError as exc:  # e.g. an I/O error half-way through
+            raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
 
-        magic = bytes(stream.read(4))
-        if len(magic) < 4:
-            raise DatasetError(
-                path, f"truncated: {len(magic)} bytes, shorter than the 4-byte IDX header"
-            )
-        if magic[0] != 0 or magic[1] != 0:
-            raise DatasetError(
-                path, f"not an IDX file: bad magic 0x{magic.hex()} (first two bytes must be zero)"
-            )
-        type_code, ndim = magic[2], magic[3]
-        if type_code not in IDX_TYPE_NAMES:
-            raise DatasetError(path, f"not an IDX file: unknown data type code 0x{type_code:02X}")
-        if type_code != 0x08:
-            raise DatasetError(
-                path,
-                f"unsupported IDX data type 0x{type_code:02X} ({IDX_TYPE_NAMES[type_code]}); "
-                "only 0x08 (unsigned byte) is supported",
-            )
-        if not 1 <= ndim <= 4:
-            raise DatasetError(path, f"unsupported number of dimensions {ndim} (expected 1 to 4)")
-        dim_bytes = _read_exactly(stream, 4 * ndim, path, "header")
-        dims = tuple(int(d) for d in np.frombuffer(dim_bytes, dtype=">u4"))
-        declared = _check_dims(path, dims, max_items)
-        header = magic + bytes(dim_bytes)
 
-        if isinstance(stream, _RawReader):
-            available = os.fstat(f.fileno()).st_size - len(header)
-            _check_payload_size(path, declared, available, exact=True)
-            flat = np.empty(declared, dtype=np.uint8)
-            view = memoryview(flat)
-            filled = 0
-            while filled < declared:
-                n = f.readinto(view[filled:])
-                if not n:  # the file shrank between fstat and read
-                    _check_payload_size(path, declared, filled, exact=True)
-                filled += n
-            if f.read(1):  # the file grew between fstat and read
-                _check_payload_size(path, declared, declared + 1, exact=False)
-            payload: bytearray | np.ndarray = flat
-        else:
-            data = stream.read(declared + 1)
-            _check_payload_size(path, declared, len(data), exact=len(data) <= declared)
-            payload = data
+def _read_open_file(f: BinaryIO, path: Path, sha256: str | None, max_items: int) -> np.ndarray:
+    """``read_idx`` on a file opened in binary mode at its start."""
+    start = f.read(2)
+    f.seek(0)
+    stream: _RawReader | _GzipReader
+    if start == _GZIP_MAGIC:
+        stream = _GzipReader(f, path)
+    elif path.suffix.lower() == ".gz":
+        raise DatasetError(path, "not a valid gzip file (no gzip header)")
+    else:
+        stream = _RawReader(f)
 
-        if sha256 is not None:
-            digest = hashlib.sha256(header)
-            digest.update(payload)
-            got = digest.hexdigest()
-            if got != sha256.strip().lower():
-                raise DatasetError(path, f"checksum mismatch: expected sha256 {sha256}, got {got}")
+    magic = bytes(stream.read(4))
+    if len(magic) < 4:
+        raise DatasetError(
+            path, f"truncated: {len(magic)} bytes, shorter than the 4-byte IDX header"
+        )
+    if magic[0] != 0 or magic[1] != 0:
+        raise DatasetError(
+            path, f"not an IDX file: bad magic 0x{magic.hex()} (first two bytes must be zero)"
+        )
+    type_code, ndim = magic[2], magic[3]
+    if type_code not in IDX_TYPE_NAMES:
+        raise DatasetError(path, f"not an IDX file: unknown data type code 0x{type_code:02X}")
+    if type_code != 0x08:
+        raise DatasetError(
+            path,
+            f"unsupported IDX data type 0x{type_code:02X} ({IDX_TYPE_NAMES[type_code]}); "
+            "only 0x08 (unsigned byte) is supported",
+        )
+    if not 1 <= ndim <= 4:
+        raise DatasetError(path, f"unsupported number of dimensions {ndim} (expected 1 to 4)")
+    dim_bytes = _read_exactly(stream, 4 * ndim, path, "header")
+    dims = tuple(int(d) for d in np.frombuffer(dim_bytes, dtype=">u4"))
+    declared = _check_dims(path, dims, max_items)
+    header = magic + bytes(dim_bytes)
+
+    if isinstance(stream, _RawReader):
+        available = os.fstat(f.fileno()).st_size - len(header)
+        _check_payload_size(path, declared, available, exact=True)
+        flat = np.empty(declared, dtype=np.uint8)
+        view = memoryview(flat)
+        filled = 0
+        while filled < declared:
+            n = f.readinto(view[filled:])
+            if not n:  # the file shrank between fstat and read
+                _check_payload_size(path, declared, filled, exact=True)
+            filled += n
+        if f.read(1):  # the file grew between fstat and read
+            _check_payload_size(path, declared, declared + 1, exact=False)
+        payload: bytearray | np.ndarray = flat
+    else:
+        data = stream.read(declared + 1)
+        if len(data) > declared:
+            # corrupt deflate data often decodes too long: blame the gzip stream if zlib can
+            stream.skip(_TRAILING_CHECK)
+        _check_payload_size(path, declared, len(data), exact=len(data) <= declared)
+        payload = data
+
+    if sha256 is not None:
+        digest = hashlib.sha256(header)
+        digest.update(payload)
+        got = digest.hexdigest()
+        if got != sha256.strip().lower():
+            raise DatasetError(path, f"checksum mismatch: expected sha256 {sha256}, got {got}")
 
     if isinstance(payload, np.ndarray):
         return payload.reshape(dims)

@@ -1,0 +1,125 @@
+"""nnfs-train: flags, exit codes, one-line errors, --json, --save/--resume and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from engine.cli import build_parser, config_from_args, main
+from engine.config import PRESETS
+
+FAST = ["--subset", "2000", "--hidden", "16", "--epochs", "2", "--quiet"]
+
+
+def test_tutorial_flags_start_from_the_tutorial_network():
+    args = build_parser().parse_args(
+        ["--activation", "sigmoid", "--optimizer", "momentum", "--l_rate", "4"])
+    config, _ = config_from_args(args)
+    assert config == PRESETS["seed"].replace(learning_rate=4.0)
+    assert config.hidden_sizes == (64,) and config.momentum == 0.9
+
+
+def test_beta_is_the_momentum_and_batch_size_keeps_its_underscore():
+    args = build_parser().parse_args(["--beta", "0.8", "--batch_size", "32"])
+    config, _ = config_from_args(args)
+    assert config.momentum == 0.8 and config.batch_size == 32
+
+
+def test_without_tutorial_flags_the_default_preset_is_used():
+    config, _ = config_from_args(build_parser().parse_args(["--hidden", "256,128"]))
+    assert config == PRESETS["default"].replace(hidden_sizes=(256, 128))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--l_rate", "abc"], "nnfs-train: error: learning_rate: abc is not valid; expected a "
+                          "finite number in (0, 1000]"),
+    (["--epochs", "3.5"], "nnfs-train: error: epochs: 3.5 is not valid"),
+    (["--hidden", "64,,32"], "nnfs-train: error: hidden_sizes: 64,,32 is not valid"),
+    (["--preset", "turbo"], "nnfs-train: error: preset: turbo is not valid"),
+    (["--frobnicate"], "nnfs-train: error: unrecognized arguments: --frobnicate"),
+    (["--threads", "0"], "nnfs-train: error: threads: 0 is not valid"),
+    (["--dataset", "/no/such/dir"], "nnfs-train: error: /no/such/dir: unknown dataset"),
+    (["--batch_size", "5000", "--subset", "1000"], "nnfs-train: error: batch_size: 5000 is "
+                                                   "not valid; expected at most"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_json_prints_one_object_per_epoch(capsys):
+    assert main(FAST[:-1] + ["--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert set(rows[0]) >= {"epoch", "epoch_seconds", "train_loss", "train_acc", "val_loss",
+                            "val_acc", "test_loss", "test_acc", "lr"}
+    assert 0.3 < rows[-1]["test_acc"] <= 1
+
+
+def test_epoch_lines_follow_the_tutorial(capsys):
+    assert main(FAST[:-1]) == 0
+    out = capsys.readouterr().out
+    assert "Epoch: 1/2, Time Spent: " in out and "Test Accuracy: " in out
+    assert "completed: 2 epochs" in out
+
+
+def test_save_then_resume_for_more_epochs(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    assert main(FAST + ["--save", str(path)]) == 0
+    assert path.exists()
+    capsys.readouterr()
+    assert main(["--resume", str(path), "--epochs", "3", "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [r["epoch"] for r in rows] == [3]
+
+
+def test_resume_refuses_architecture_changes(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    assert main(FAST + ["--save", str(path)]) == 0
+    assert main(["--resume", str(path), "--hidden", "32"]) == 2
+    assert "hidden_sizes cannot change" in capsys.readouterr().err
+
+
+def test_resume_of_a_broken_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"PK\x03\x04 nope")
+    assert main(["--resume", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nnfs-train: error: {path}: ") and err.count("\n") == 1
+
+
+def test_divergence_exits_1_with_the_reason(capsys):
+    argv = ["--subset", "2000", "--hidden", "32", "--optimizer", "sgd", "--activation",
+            "leaky_relu", "--lr", "1000", "--schedule", "constant", "--epochs", "1"]
+    assert main(argv) == 1
+    assert "diverged" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_at_the_next_batch_saves_and_exits_130(tmp_path):
+    path = tmp_path / "interrupted.npz"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--subset", "2000", "--hidden", "16",
+         "--epochs", "10000", "--json", "--save", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()  # the first epoch is done: training is under way
+        assert json.loads(first)["epoch"] == 1
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 30
+    assert path.exists()
+    assert "stopping at the next batch" in proc.stderr.read()

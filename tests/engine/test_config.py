@@ -1,0 +1,123 @@
+"""Config validation: one message format, the same from typed values and from text."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.config import FIELDS, PRESETS, ConfigError, TrainConfig, parse_field, preset
+from engine.schedules import lr_factor
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-1", "0", "1e309", "abc", "", "  "])
+def test_bad_learning_rates_are_refused_by_name(text):
+    with pytest.raises(ConfigError) as info:
+        parse_field("learning_rate", text)
+    message = str(info.value)
+    assert message.startswith("learning_rate: ")
+    assert message.endswith("is not valid; expected a finite number in (0, 1000]")
+
+
+@pytest.mark.parametrize("text", ["3.5", "1e3", "-1", "0", "99999999999999", "ten"])
+def test_integers_must_be_written_as_integers_in_range(text):
+    with pytest.raises(ConfigError, match=r"^epochs: .* expected a whole number from 1 to"):
+        parse_field("epochs", text)
+
+
+@pytest.mark.parametrize("text", ["64,,32", "0", "-5", "100000", "", "64,", "a,b",
+                                  "1,2,3,4,5,6,7,8,9"])
+def test_bad_layer_lists(text):
+    with pytest.raises(ConfigError, match="^hidden_sizes: "):
+        parse_field("hidden_sizes", text)
+
+
+def test_good_text_parses_to_typed_values():
+    assert parse_field("hidden_sizes", " 256, 128 ") == (256, 128)
+    assert parse_field("learning_rate", "4") == 4.0
+    assert parse_field("batch_size", "128") == 128
+    assert parse_field("activation", "ReLU") == "relu"
+    assert parse_field("subset", "") is None and parse_field("subset", "5000") == 5000
+
+
+def test_unknown_choice_lists_the_allowed_names():
+    with pytest.raises(ConfigError, match="^optimizer: lion is not valid; expected one of sgd, "
+                       "momentum, nesterov, rmsprop, adam, adamw$"):
+        parse_field("optimizer", "lion")
+
+
+def test_typed_values_get_the_same_message_as_text():
+    with pytest.raises(ConfigError) as from_text:
+        parse_field("dropout", "0.99")
+    with pytest.raises(ConfigError) as typed:
+        TrainConfig(dropout=0.99)
+    assert str(from_text.value) == str(typed.value)
+
+
+def test_booleans_are_not_numbers():
+    with pytest.raises(ConfigError, match="^epochs: "):
+        TrainConfig(epochs=True)
+
+
+def test_networks_too_large_are_refused_with_the_size():
+    with pytest.raises(ConfigError, match=r"at most 50,000,000 parameters .* GB"):
+        TrainConfig(hidden_sizes=(16384, 16384))
+
+
+def test_config_is_frozen_and_json_round_trips():
+    config = TrainConfig(hidden_sizes=(32, 16), optimizer="nesterov", subset=100)
+    with pytest.raises(AttributeError):
+        config.epochs = 3  # type: ignore[misc]
+    assert TrainConfig.from_json(config.to_json()) == config
+    assert config.to_dict()["hidden_sizes"] == [32, 16]
+
+
+def test_unknown_keys_and_wrong_types_in_json_are_refused():
+    with pytest.raises(ConfigError, match="config: colour is not valid"):
+        TrainConfig.from_dict({"colour": "red"})
+    with pytest.raises(ConfigError, match="^epochs: "):
+        TrainConfig.from_dict({"epochs": "10"})
+    with pytest.raises(ConfigError, match="valid JSON"):
+        TrainConfig.from_json("{oops")
+
+
+def test_presets():
+    assert preset("default") == TrainConfig()
+    seed = preset("seed")
+    assert (seed.hidden_sizes, seed.activation, seed.optimizer, seed.batch_size, seed.init) == (
+        (64,), "sigmoid", "momentum", 128, "lecun")
+    with pytest.raises(ConfigError, match="preset: nope is not valid"):
+        preset("nope")
+    assert set(PRESETS) >= {"default", "seed"}
+
+
+def test_every_field_has_a_doc_line():
+    assert all(spec.doc and "\n" not in spec.doc for spec in FIELDS.values())
+
+
+@given(st.text(max_size=12), st.sampled_from(sorted(FIELDS)))
+def test_any_text_parses_or_raises_config_error(text, name):
+    try:
+        parse_field(name, text)
+    except ConfigError as exc:
+        assert str(exc).startswith(f"{name}: ")
+
+
+@pytest.mark.parametrize(("schedule", "progress", "expected"), [
+    ("constant", 7.3, 1.0),
+    ("step", 2.9, 1.0), ("step", 3.0, 0.5), ("step", 6.5, 0.25),
+    ("exponential", 2.0, 0.25),
+    ("cosine", 0.0, 1.0), ("cosine", 5.0, 0.5), ("cosine", 10.0, 0.0),
+])
+def test_schedules(schedule, progress, expected):
+    assert lr_factor(schedule, progress, 10, step_epochs=3, gamma=0.5) == pytest.approx(
+        expected, abs=1e-12)
+
+
+def test_warmup_rises_linearly_then_hands_over():
+    assert lr_factor("cosine", 0.25, 10, warmup=1.0) == pytest.approx(0.25)
+    assert lr_factor("cosine", 1.0, 10, warmup=1.0) == pytest.approx(1.0)
+    assert lr_factor("cosine", 5.5, 10, warmup=1.0) == pytest.approx(
+        0.5 * (1 + math.cos(math.pi * 0.5)))
