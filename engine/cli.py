@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from engine.config import FIELDS, PRESET_DOCS, PRESETS, ConfigError, parse_field
+from engine.config import FIELDS, PRESET_DOCS, PRESETS, ConfigError, format_field, parse_field
 from engine.errors import NNFSError
 from engine.events import (
     BatchEnded,
@@ -28,6 +28,7 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
+from engine.runs import TABLE_COLUMNS, RunInfo, RunStore
 from engine.threads import resolve_threads
 
 #: flag → config field. The tutorial's spellings and the project's both work.
@@ -112,6 +113,43 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="PATH", help="continue the run saved in a checkpoint")
     r.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     r.add_argument("--quiet", action="store_true", help="print only the final result")
+    r.add_argument("--runs-dir", dest="runs_dir", metavar="DIR",
+                   help="where runs are recorded (default $NNFS_RUNS_DIR or "
+                        "~/.local/share/nnfs-tui/runs)")
+    r.add_argument("--name", metavar="NAME", help="name of the recorded run")
+    r.add_argument("--no-record", dest="no_record", action="store_true",
+                   help="do not record this run in the runs directory")
+    return p
+
+
+def build_sweep_parser() -> argparse.ArgumentParser:
+    p = build_parser()
+    p.prog = "nnfs-train sweep"
+    p.description = ("Train one run per grid point / random sample, one after another (or in "
+                     "--workers processes); every trial is recorded, `nnfs-train runs` ranks "
+                     "them.")
+    s = p.add_argument_group("sweep")
+    s.add_argument("--vary", nargs="+", action="append", default=[], metavar=("FIELD", "VALUE"),
+                   help="grid over a config field, e.g. --vary learning_rate 1e-3 3e-3 "
+                        "--vary hidden_sizes 64 128,64")
+    s.add_argument("--sample", action="append", default=[], metavar="FIELD=DIST:LOW:HIGH",
+                   help="random values, e.g. learning_rate=log:1e-4:1e-1 or "
+                        "dropout=uniform:0:0.5")
+    s.add_argument("--trials", default="1", metavar="N", help="random draws per grid point")
+    s.add_argument("--workers", default="1", metavar="N", help="processes training at once")
+    s.add_argument("--sweep-seed", dest="sweep_seed", default="0", metavar="N",
+                   help="seed of the random draws")
+    return p
+
+
+def build_runs_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nnfs-train runs", description="List, export or delete recorded runs.")
+    p.add_argument("--runs-dir", dest="runs_dir", metavar="DIR")
+    p.add_argument("--sort", default="started", metavar="COLUMN",
+                   help="started (default) or one of: " + ", ".join(TABLE_COLUMNS))
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    p.add_argument("--export", metavar="CSV", help="write the table to a CSV file")
+    p.add_argument("--delete", metavar="NAME", help="delete a run")
     return p
 
 
@@ -214,9 +252,17 @@ def main(argv: list[str] | None = None) -> int:
     except (NNFSError, ValueError) as exc:
         print(f"nnfs-train: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `nnfs-train runs | head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["runs"]:
+        return runs_main(argv[1:])
+    if argv[:1] == ["sweep"]:
+        return sweep_main(argv[1:])
     from engine.training import Trainer
 
     args = build_parser().parse_args(argv)
@@ -247,6 +293,11 @@ def _main(argv: list[str] | None) -> int:
         save_dir = Path(args.save).parent
         if not save_dir.is_dir():
             raise UsageError(f"--save {args.save}: directory {save_dir} does not exist")
+    recorder = None
+    if not args.no_record:
+        recorder = RunStore(args.runs_dir).create(trainer.config, args.name)
+        recorder.attach(trainer)
+        trainer.on_event = _fan_out(reporter, recorder)
 
     interrupted = False
 
@@ -277,11 +328,111 @@ def _main(argv: list[str] | None) -> int:
     if finished.reason:
         summary += f" ({finished.reason})"
     print(summary, file=sys.stderr if args.json else sys.stdout)
+    if recorder is not None and not args.quiet:
+        print(f"recorded as run {recorder.name} in {recorder.path.parent}", file=sys.stderr)
+        for problem in recorder.errors:
+            print(f"nnfs-train: warning: {problem}", file=sys.stderr)
     if finished.status == "diverged":
         return EXIT_DIVERGED
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _fan_out(*handlers: Any) -> Any:
+    def handle(event: Event) -> None:
+        for handler in handlers:
+            handler(event)
+    return handle
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{100 * value:.2f}%" if value <= 1 else f"{value:.4g}"
+    return str(value)
+
+
+def print_runs_table(runs: list[RunInfo], out: TextIO) -> None:
+    """The runs as an aligned text table (accuracies in %)."""
+    header = ["name", "arch", "act", "opt", "lr", "batch", "ep", "best val", "test", "secs",
+              "status"]
+    rows = []
+    for run in runs:
+        r = run.row()
+        rows.append([r["name"], r["architecture"], r["activation"], r["optimizer"],
+                     "-" if r["learning_rate"] is None else f"{r['learning_rate']:g}",
+                     _fmt(r["batch_size"]), _fmt(r["epochs"]), _fmt(r["best_val_acc"]),
+                     _fmt(r["test_acc"]), f"{r['seconds']:.1f}", r["status"]])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    for line in [header, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip(),
+              file=out)
+
+
+def runs_main(argv: list[str]) -> int:
+    args = build_runs_parser().parse_args(argv)
+    store = RunStore(args.runs_dir)
+    if args.delete:
+        store.delete(args.delete)
+        print(f"deleted run {args.delete}")
+        return EXIT_OK
+    runs = store.list()
+    if args.sort != "started":
+        if args.sort not in TABLE_COLUMNS:
+            raise ConfigError("sort", args.sort, "started or one of " + ", ".join(TABLE_COLUMNS))
+        numeric = args.sort in ("learning_rate", "batch_size", "epochs", "best_val_acc",
+                                "test_acc", "seconds")
+        runs.sort(key=lambda r: (r.row()[args.sort] is None,
+                                 -(r.row()[args.sort] or 0) if numeric else r.row()[args.sort]))
+    if args.export:
+        path = store.export_csv(args.export, runs)
+        print(f"wrote {len(runs)} runs to {path}")
+        return EXIT_OK
+    if args.json:
+        for run in runs:
+            print(json.dumps(_finite(run.row())))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs in {store.root}")
+        return EXIT_OK
+    print_runs_table(runs, sys.stdout)
+    return EXIT_OK
+
+
+def sweep_main(argv: list[str]) -> int:
+    from engine.sweep import expand, leaderboard, parse_grid, parse_sample, run_sweep
+
+    args = build_sweep_parser().parse_args(argv)
+    if args.resume or args.save:
+        raise UsageError("sweep trials are recorded runs; --resume and --save do not apply")
+    base, _ = config_from_args(args)
+    grid = parse_grid((item[0], item[1:]) for item in args.vary if len(item) >= 2)
+    if any(len(item) < 2 for item in args.vary):
+        raise UsageError("--vary needs a field and at least one value")
+    sample = dict(parse_sample(text) for text in args.sample)
+    trials = expand(base, grid, sample, trials=_int_arg("trials", args.trials),
+                    seed=_int_arg("sweep-seed", args.sweep_seed))
+    store = RunStore(args.runs_dir)
+    print(f"sweep: {len(trials)} trials, recorded in {store.root}", file=sys.stderr)
+
+    def on_done(trial: Any, info: RunInfo) -> None:
+        varied = ", ".join(f"{k}={format_field(k, v)}" for k, v in trial.varied.items())
+        score = info.best_val_acc if info.best_val_acc is not None else info.test_acc
+        print(f"trial {trial.index + 1}/{len(trials)} [{varied}] {info.status}: "
+              f"{_fmt(score)} ({info.name})", file=sys.stderr, flush=True)
+
+    runs = run_sweep(trials, store, workers=_int_arg("workers", args.workers), on_done=on_done)
+    print_runs_table(leaderboard(runs), sys.stdout)
+    return EXIT_OK
+
+
+def _int_arg(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(name, text, "a whole number") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,3 +25,5 @@ def mnist_small():
     from engine.data import load_dataset
 
     return load_dataset("mnist", subset=3000, val_fraction=500 / 60000, seed=0)
+
+os.environ.setdefault("NNFS_RUNS_DIR", tempfile.mkdtemp(prefix="nnfs-test-runs-"))

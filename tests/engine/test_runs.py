@@ -1,0 +1,165 @@
+"""The run store and sweeps: what is recorded, how it is listed, and what is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from engine import ConfigError, TrainConfig, Trainer, load_checkpoint
+from engine.cli import main
+from engine.runs import RunStore, check_run_name, diff_configs, read_metrics
+from engine.sweep import expand, leaderboard, parse_sample, run_sweep
+
+CONFIG = TrainConfig(hidden_sizes=(16,), epochs=2, batch_size=100, seed=0, subset=3000,
+                     val_fraction=500 / 60000)
+
+
+def record(store, config, dataset, name=None):
+    recorder = store.create(config, name)
+    trainer = Trainer(config, dataset, on_event=recorder)
+    recorder.attach(trainer)
+    finished = trainer.run()
+    return store.load(recorder.name), trainer, finished
+
+
+def test_a_recorded_run_has_config_metrics_and_checkpoints(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    info, trainer, finished = record(store, CONFIG, mnist_small, "first")
+    files = sorted(p.name for p in info.path.iterdir())
+    assert files == ["best.npz", "config.json", "final.npz", "metrics.csv", "run.json"]
+    assert info.status == "completed" and info.config == CONFIG
+    assert info.epochs_completed == 2 and info.architecture == "784-16-10"
+    assert info.test_acc == finished.test_acc
+    rows = read_metrics(info.path / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [1.0, 2.0]
+    assert info.best_val_acc == max(r["val_acc"] for r in rows)
+    final = load_checkpoint(info.path / "final.npz")
+    np.testing.assert_array_equal(final.params["W1"], trainer.network.params["W1"])
+    assert load_checkpoint(info.path / "best.npz").loop["epoch"] == info.best_epoch
+
+
+def test_rerunning_a_recorded_config_gives_the_same_result(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    info, _, first = record(store, CONFIG, mnist_small)
+    again, _, second = record(store, info.config, mnist_small)
+    assert second.test_acc == first.test_acc
+    a = load_checkpoint(info.path / "final.npz").params["W1"]
+    b = load_checkpoint(again.path / "final.npz").params["W1"]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_diverged_run_is_recorded_but_never_saved_as_best(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    bad = CONFIG.replace(optimizer="sgd", learning_rate=1000.0, activation="leaky_relu",
+                         schedule="constant")
+    info, _, finished = record(store, bad, mnist_small)
+    assert info.status == "diverged" and "non-finite" in info.reason
+    assert not (info.path / "best.npz").exists()
+    assert (info.path / "final.npz").exists()
+    assert info.test_acc is None
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", ".hidden", "..", "x" * 81, "a\x00b",
+                                  "/abs"])
+def test_unsafe_run_names_are_refused(tmp_path, name):
+    with pytest.raises(ConfigError, match="run name"):
+        check_run_name(name)
+    with pytest.raises(ConfigError):
+        RunStore(tmp_path).create(CONFIG, name)
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_half_written_and_foreign_directories_do_not_break_the_listing(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    record(store, CONFIG, mnist_small, "good")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text(CONFIG.to_json())
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "run.json").write_text("{truncated")
+    (tmp_path / ".tmp-dir").mkdir()
+    runs = {r.name: r for r in store.list()}
+    assert set(runs) == {"good", "half", "broken"}
+    assert runs["good"].status == "completed"
+    assert runs["half"].status == "incomplete" and "run.json" in runs["half"].problem
+    assert runs["broken"].status == "incomplete"
+
+
+def test_a_run_whose_process_died_is_shown_as_interrupted(tmp_path):
+    store = RunStore(tmp_path)
+    recorder = store.create(CONFIG, "crashed")
+    meta = json.loads((recorder.path / "run.json").read_text())
+    meta["pid"] = 2**22 + 12345  # above Linux's pid_max: no such process
+    (recorder.path / "run.json").write_text(json.dumps(meta))
+    assert store.load("crashed").status == "interrupted"
+
+
+def test_delete_export_and_diff(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    a, _, _ = record(store, CONFIG, mnist_small, "a")
+    b, _, _ = record(store, CONFIG.replace(learning_rate=1e-2, hidden_sizes=(8,)), mnist_small,
+                     "b")
+    diff = diff_configs(store.load("a"), store.load("b"))
+    assert diff.changes == {"hidden_sizes": ([16], [8]), "learning_rate": (2e-3, 1e-2)}
+    out = store.export_csv(tmp_path / "runs.csv")
+    rows = list(csv.DictReader(out.open()))
+    assert {r["name"] for r in rows} == {"a", "b"}
+    assert all("nan" not in v.lower() for r in rows for v in r.values())
+    store.delete("a")
+    assert [r.name for r in store.list() if r.name in ("a", "b")] == ["b"]
+
+
+def test_sweep_grid_times_samples_is_deterministic_and_log_uniform():
+    sample = dict([parse_sample("learning_rate=log:1e-4:1e-1")])
+    trials = expand(CONFIG, {"hidden_sizes": [(8,), (16,)]}, sample, trials=50, seed=1)
+    assert len(trials) == 100
+    lrs = np.array([t.config.learning_rate for t in trials])
+    assert lrs.min() >= 1e-4 and lrs.max() <= 1e-1
+    # log-uniform: about half the draws fall below the geometric middle 3.16e-3
+    assert 0.3 < np.mean(lrs < 10**-2.5) < 0.7
+    again = expand(CONFIG, {"hidden_sizes": [(8,), (16,)]}, sample, trials=50, seed=1)
+    assert [t.config for t in again] == [t.config for t in trials]
+
+
+@pytest.mark.parametrize("text", ["learning_rate=log:0:1", "learning_rate=gauss:1:2",
+                                  "learning_rate=log:1e-2:1e-3", "colour=log:1:2",
+                                  "activation=uniform:0:1", "dropout=uniform:0:5"])
+def test_bad_sample_specs_are_refused(text):
+    with pytest.raises(ConfigError):
+        parse_sample(text)
+
+
+def test_a_sweep_records_every_trial_and_ranks_them(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    base = CONFIG.replace(epochs=1)
+    trials = expand(base, {"learning_rate": [1e-3, 1e-2]})
+    runs = run_sweep(trials, store)
+    assert len(store.list()) == 2 and all(r.status == "completed" for r in runs)
+    ranked = leaderboard(runs)
+    assert ranked[0].best_val_acc >= ranked[1].best_val_acc
+
+
+def test_cli_records_runs_and_lists_them(tmp_path, capsys):
+    runs_dir = str(tmp_path / "runs")
+    argv = ["--subset", "1000", "--hidden", "8", "--epochs", "1", "--quiet",
+            "--runs-dir", runs_dir, "--name", "cli-run"]
+    assert main(argv) == 0
+    assert main(["runs", "--runs-dir", runs_dir]) == 0
+    out = capsys.readouterr().out
+    assert "cli-run" in out and "784-8-10" in out and "completed" in out
+    assert main(["runs", "--runs-dir", runs_dir, "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["name"] == "cli-run" and row["status"] == "completed"
+    assert main(argv) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_cli_sweep(tmp_path, capsys):
+    runs_dir = str(tmp_path / "runs")
+    assert main(["sweep", "--subset", "1000", "--epochs", "1", "--runs-dir", runs_dir,
+                 "--vary", "hidden_sizes", "8", "16", "--val-fraction", "0.01"]) == 0
+    captured = capsys.readouterr()
+    assert "trial 2/2 [hidden_sizes=16]" in captured.err
+    assert captured.out.count("completed") == 2
