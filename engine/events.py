@@ -94,6 +94,23 @@ class EpochEnded:
 
 
 @dataclass(frozen=True)
+class LayerStats:
+    """Per-layer health after an epoch, for the Inspect view (follows each EpochEnded)."""
+
+    epoch: int
+    """1-based epoch number."""
+    layers: tuple[str, ...]
+    """Weight names, input to output: ("W1", "W2", ...)."""
+    grad_rms: tuple[float, ...]
+    """Root-mean-square gradient per weight, averaged over the epoch's batches."""
+    weight_rms: tuple[float, ...]
+    """Root-mean-square weight at the end of the epoch."""
+    dead_share: tuple[float | None, ...]
+    """Per hidden layer: share of units never active on a sample of training inputs
+    (relu, leaky_relu, gelu); None for sigmoid and tanh, which cannot die this way."""
+
+
+@dataclass(frozen=True)
 class HyperparametersChanged:
     """Live changes took effect before the update ``step``."""
 
@@ -139,5 +156,5 @@ class RunFinished:
     """Test accuracy of the final model (None when the run diverged)."""
 
 
-Event = (RunStarted | BatchEnded | EpochEnded | HyperparametersChanged | Paused | Resumed
-         | RunFinished)
+Event = (RunStarted | BatchEnded | EpochEnded | LayerStats | HyperparametersChanged | Paused
+         | Resumed | RunFinished)

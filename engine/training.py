@@ -29,6 +29,7 @@ from engine.events import (
     EpochEnded,
     Event,
     HyperparametersChanged,
+    LayerStats,
     Paused,
     Resumed,
     RunFinished,
@@ -81,6 +82,10 @@ class LoopState:
     """Training seconds spent in the whole run (pauses excluded)."""
     history: list[dict[str, Any]] = field(default_factory=list)
     """One EpochEnded.to_dict() per completed epoch."""
+    grad_sq: dict[str, float] = field(default_factory=dict)
+    """Sum over the epoch's batches of each weight gradient's squared norm."""
+    batches: int = 0
+    """Batches trained in the current epoch."""
     status: str = "new"
     """new, running, completed, stopped or diverged."""
 
@@ -224,6 +229,7 @@ class Trainer:
             if st.perm is None:  # a new epoch (a resumed one keeps its saved order)
                 st.perm = self.rng.permutation(n_train)
                 st.loss_sum, st.correct, st.epoch_seconds = 0.0, 0, 0.0
+                st.grad_sq, st.batches = {}, 0
             batch_no = math.ceil(st.position / self.config.batch_size)
             while st.position < n_train:
                 if not self._at_boundary():
@@ -241,7 +247,7 @@ class Trainer:
                 with self._lock, np.errstate(over="ignore", invalid="ignore"):
                     loss, acc, grads = self.network.loss_and_grads(
                         xb, yb, dropout=cfg.dropout, rng=self.rng)
-                    bad = _non_finite(loss, grads)
+                    bad = _non_finite(loss, grads, st.grad_sq)
                     if bad:
                         return self._finish("diverged", reason=(
                             f"{bad} became non-finite at epoch {st.epoch + 1}, step {st.step + 1}"
@@ -250,6 +256,7 @@ class Trainer:
                     n = len(idx)
                     st.position += n
                     st.step += 1
+                    st.batches += 1
                     st.loss_sum += loss * n
                     st.correct += int(round(acc * n))
                     dt = time.perf_counter() - t0
@@ -269,7 +276,9 @@ class Trainer:
                         elapsed=st.elapsed))
             with self._lock:
                 ended = self._end_epoch(n_train, lr)
+                stats = self._layer_stats(ended.epoch)
             self._emit(ended)
+            self._emit(stats)
         return self._finish("completed")
 
     def _at_boundary(self) -> bool:
@@ -330,6 +339,20 @@ class Trainer:
         st.history.append(ended.to_dict())
         return ended
 
+    def _layer_stats(self, epoch: int) -> LayerStats:
+        from engine.inspect import dead_unit_share
+
+        st = self.state
+        net = self.network
+        keys = [k for k in net.params if k.startswith("W")]
+        grad_rms = tuple(math.sqrt(st.grad_sq.get(k, 0.0) / max(st.batches, 1)
+                                   / net.params[k].size) for k in keys)
+        weight_rms = tuple(float(np.sqrt(np.mean(np.square(net.params[k], dtype=np.float64))))
+                           for k in keys)
+        sample = self.dataset.x_train[:512]
+        return LayerStats(epoch=epoch, layers=tuple(keys), grad_rms=grad_rms,
+                          weight_rms=weight_rms, dead_share=dead_unit_share(net, sample))
+
     def _finish(self, status: str, reason: str = "") -> RunFinished:
         st = self.state
         with self._lock:
@@ -380,12 +403,21 @@ class Trainer:
         return trainer
 
 
-def _non_finite(loss: float, grads: dict[str, np.ndarray]) -> str:
-    """Name of the first non-finite quantity ("loss", "gradient of W1", ...), or ""."""
+def _non_finite(loss: float, grads: dict[str, np.ndarray], grad_sq: dict[str, float]) -> str:
+    """Name of the first non-finite quantity ("loss", "gradient of W1", ...), or "".
+
+    Adds each weight gradient's squared norm to ``grad_sq`` (the Inspect view's gradient
+    size); the same one reduction per array finds NaN and ±Inf.
+    """
     if not math.isfinite(loss):
         return "loss"
     for key, g in grads.items():
-        # One reduction per array: a NaN or ±Inf anywhere makes the sum non-finite.
-        if not math.isfinite(float(g.sum(dtype=np.float64))):
-            return f"gradient of {key}"
+        total = float(np.vdot(g, g)) if key[0] == "W" else float(g.sum(dtype=np.float64))
+        if not math.isfinite(total):
+            # A float32 sum of squares can overflow on finite but huge gradients.
+            if not np.isfinite(g).all() or key[0] != "W":
+                return f"gradient of {key}"
+            total = float(np.vdot(g.astype(np.float64), g.astype(np.float64)))
+        if key[0] == "W":
+            grad_sq[key] = grad_sq.get(key, 0.0) + total
     return ""
