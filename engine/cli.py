@@ -4,7 +4,8 @@ Keeps the tutorial's flags (``--activation --optimizer --batch_size --l_rate --b
 any of its underscore flags is given without ``--preset``, the run starts from the tutorial's
 own network (the ``seed`` preset), so its README's commands train what they always trained.
 
-Exit codes: 0 completed, 1 diverged, 2 bad input, 130 stopped by Ctrl-C.
+Exit codes: 0 completed, 1 diverged, 2 bad input, 128+signal when stopped by a signal
+(130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after the checkpoint and the run record are written.
 """
 
 from __future__ import annotations
@@ -182,7 +183,19 @@ class Reporter:
         self.n_train = 0
         self.epochs = 0
 
+    def silence(self) -> None:
+        """Stop writing (the terminal is gone); --json output to a file or pipe goes on."""
+        self.progress = False
+        if self.out.isatty():
+            self.as_json, self.quiet = False, True
+
     def __call__(self, event: Event) -> None:
+        try:
+            self._report(event)
+        except OSError:  # a closed terminal or pipe must not stop the training
+            self.silence()
+
+    def _report(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.n_train, self.epochs = event.n_train, event.config.epochs
         elif isinstance(event, BatchEnded) and self.progress:
@@ -299,44 +312,59 @@ def _main(argv: list[str] | None) -> int:
         recorder.attach(trainer)
         trainer.on_event = _fan_out(reporter, recorder)
 
-    interrupted = False
+    caught: list[int] = []
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        if interrupted:  # a second Ctrl-C: leave now
+    def on_signal(signum: int, frame: Any) -> None:
+        if caught and signum == signal.SIGINT:  # a second Ctrl-C: leave now
             raise KeyboardInterrupt
-        interrupted = True
-        print("\nnnfs-train: stopping at the next batch (Ctrl-C again to abort)",
-              file=sys.stderr)
+        caught.append(signum)
+        if signum == signal.SIGHUP:  # the terminal is gone: writing to it would fail
+            reporter.silence()
+        else:
+            _say(f"\nnnfs-train: {signal.Signals(signum).name} received, stopping at the "
+                 "next batch" + (" (Ctrl-C again to abort)" if signum == signal.SIGINT else ""))
         trainer.stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        # Under nohup SIGHUP is ignored on purpose: keep it that way.
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, on_signal)
     started = time.perf_counter()
     try:
         finished: RunFinished = trainer.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     wall = time.perf_counter() - started
     if args.save:
         saved = trainer.save(args.save)
         if not args.json:
-            print(f"saved checkpoint to {saved}", file=sys.stderr)
+            _say(f"saved checkpoint to {saved}")
     summary = (f"{finished.status}: {finished.epochs_completed} epochs, {finished.step} steps "
                f"in {wall:.1f}s")
     if finished.test_acc is not None:
         summary += f", test accuracy {100 * finished.test_acc:.2f}%"
     if finished.reason:
         summary += f" ({finished.reason})"
-    print(summary, file=sys.stderr if args.json else sys.stdout)
+    _say(summary, sys.stderr if args.json else sys.stdout)
     if recorder is not None and not args.quiet:
-        print(f"recorded as run {recorder.name} in {recorder.path.parent}", file=sys.stderr)
-        for problem in recorder.errors:
-            print(f"nnfs-train: warning: {problem}", file=sys.stderr)
+        _say(f"recorded as run {recorder.name} in {recorder.path.parent}")
+    for problem in recorder.errors if recorder is not None else []:
+        _say(f"nnfs-train: warning: {problem}")
     if finished.status == "diverged":
         return EXIT_DIVERGED
-    if interrupted:
-        return EXIT_INTERRUPTED
+    if caught:
+        return 128 + caught[0]  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Print, but never fail because the terminal has gone away."""
+    try:
+        print(text, file=stream or sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _fan_out(*handlers: Any) -> Any:

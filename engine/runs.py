@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.checkpoint import pid_alive, remove_stale_temps
 from engine.config import TrainConfig
 from engine.errors import ConfigError, NNFSError
 from engine.events import EpochEnded, Event, RunFinished, RunStarted
@@ -200,8 +201,10 @@ class RunStore:
         """Every run, newest first; unreadable ones have status "incomplete"."""
         if not self.root.is_dir():
             return []
-        runs = [self.load(p.name) for p in self.root.iterdir()
-                if p.is_dir() and _NAME_RE.match(p.name)]
+        dirs = [p for p in self.root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)]
+        for path in dirs:  # leftovers of a process killed mid-write
+            remove_stale_temps(path)
+        runs = [self.load(p.name) for p in dirs]
         return sorted(runs, key=lambda r: (r.started_at, r.name), reverse=True)
 
     def load(self, name: str) -> RunInfo:
@@ -223,7 +226,7 @@ class RunStore:
             return info
         info.status = str(meta.get("status", "incomplete"))
         pid = meta.get("pid")
-        if info.status == "running" and isinstance(pid, int) and not _pid_alive(pid):
+        if info.status == "running" and isinstance(pid, int) and not pid_alive(pid):
             info.status = "interrupted"  # its process is gone: it crashed or was killed
         info.started_at = str(meta.get("started_at", ""))
         info.seconds = _number(meta.get("seconds")) or 0.0
@@ -257,18 +260,6 @@ class RunStore:
         out = Path(path)
         _write_atomic(out, buf.getvalue())
         return out
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
 
 
 def _number(value: Any) -> float | None:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from engine.checkpoint import load_checkpoint
 from engine.cli import build_parser, config_from_args, main
 from engine.config import PRESETS
 
@@ -103,23 +104,31 @@ def test_divergence_exits_1_with_the_reason(capsys):
     assert "diverged" in capsys.readouterr().out
 
 
-def test_ctrl_c_stops_at_the_next_batch_saves_and_exits_130(tmp_path):
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                           (signal.SIGHUP, 129)])
+def test_signals_stop_at_the_next_batch_save_record_and_exit(tmp_path, sig, code):
     path = tmp_path / "interrupted.npz"
+    runs = tmp_path / "runs"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "--subset", "2000", "--hidden", "16",
-         "--epochs", "10000", "--json", "--save", str(path)],
+         "--epochs", "10000", "--json", "--save", str(path), "--runs-dir", str(runs),
+         "--name", "signalled"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         first = proc.stdout.readline()  # the first epoch is done: training is under way
         assert json.loads(first)["epoch"] == 1
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         started = time.monotonic()
         proc.wait(timeout=30)
+        elapsed = time.monotonic() - started
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
-    assert time.monotonic() - started < 30
-    assert path.exists()
-    assert "stopping at the next batch" in proc.stderr.read()
+    assert proc.returncode == code
+    assert elapsed < 5  # the promise to people on a dropped connection
+    assert load_checkpoint(path).loop["step"] > 0
+    run = json.loads((runs / "signalled" / "run.json").read_text())
+    assert run["status"] == "stopped" and (runs / "signalled" / "final.npz").exists()
+    if sig != signal.SIGHUP:
+        assert "received, stopping at the next batch" in proc.stderr.read()
