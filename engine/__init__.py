@@ -28,7 +28,8 @@ from engine.training import Trainer, build_network, build_optimizer
 
 __all__ = [
     "BatchEnded", "Checkpoint", "CheckpointError", "ConfigError", "Dataset", "DatasetError",
-    "EpochEnded", "FIELDS", "HyperparametersChanged", "LIVE_FIELDS", "LayerStats", "MLP", "NNFSError",
+    "EpochEnded", "FIELDS", "HyperparametersChanged", "LIVE_FIELDS", "LayerStats", "MLP",
+    "NNFSError",
     "OPTIMIZERS", "Optimizer", "PRESETS", "Paused", "Resumed", "RunFinished", "RunStarted",
     "TrainConfig", "Trainer", "build_network", "build_optimizer", "confusion_matrix",
     "evaluate", "load_checkpoint", "load_dataset", "lr_factor", "make_optimizer",
