@@ -311,6 +311,37 @@ def parameter_count(n_inputs: int, hidden_sizes: tuple[int, ...] | list[int],
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
 
 
+def estimate_bytes(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) -> int:
+    """Memory a run needs, roughly: parameters, gradients, two optimizer slots and a scratch
+    buffer (5 copies), plus the activations of one batch kept for backprop (3 copies)."""
+    itemsize = 4 if config.dtype == "float32" else 8
+    params = parameter_count(n_inputs, config.hidden_sizes, n_classes)
+    widths = n_inputs + sum(config.hidden_sizes) + n_classes
+    return itemsize * (5 * params + 3 * config.batch_size * widths)
+
+
+def available_bytes() -> int | None:
+    """Memory available to a new allocation (Linux MemAvailable), None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits_in_memory(config: TrainConfig, n_inputs: int, n_classes: int) -> None:
+    """Refuse, before allocating, a network that would not fit in the memory available now."""
+    need = estimate_bytes(config, n_inputs, n_classes)
+    have = available_bytes()
+    if have is not None and need > have:
+        raise ConfigError("hidden_sizes", format_field("hidden_sizes", config.hidden_sizes),
+                          f"a network that fits in memory (needs about {need / 1e9:.1f} GB, "
+                          f"{have / 1e9:.1f} GB available)")
+
+
 #: Named starting points. "default" reaches 98% on MNIST in 10 epochs; "seed" is the
 #: tutorial's 784-64-10 sigmoid network trained with its momentum rule.
 PRESETS: dict[str, TrainConfig] = {

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import FIELDS, LIVE_FIELDS, TrainConfig, check_field
+from engine.config import FIELDS, LIVE_FIELDS, TrainConfig, check_field, check_fits_in_memory
 from engine.data import Dataset, load_dataset
 from engine.errors import ConfigError
 from engine.events import (
@@ -114,6 +114,7 @@ class Trainer:
         if config.batch_size > n_train:
             raise ConfigError("batch_size", config.batch_size,
                               f"at most the training set size ({n_train:,} samples)")
+        check_fits_in_memory(config, dataset.n_features, dataset.n_classes)
         self.config = config
         self.dataset = dataset
         self.on_event = on_event

@@ -121,3 +121,15 @@ def test_warmup_rises_linearly_then_hands_over():
     assert lr_factor("cosine", 1.0, 10, warmup=1.0) == pytest.approx(1.0)
     assert lr_factor("cosine", 5.5, 10, warmup=1.0) == pytest.approx(
         0.5 * (1 + math.cos(math.pi * 0.5)))
+
+
+def test_a_network_larger_than_available_memory_is_refused_before_allocating(monkeypatch,
+                                                                             mnist_small):
+    from engine import config as config_module
+    from engine.training import Trainer
+
+    monkeypatch.setattr(config_module, "available_bytes", lambda: 100 * 1024 * 1024)
+    wide = TrainConfig(hidden_sizes=(8192, 4096))  # ~40M parameters, ~0.8 GB
+    with pytest.raises(ConfigError, match=r"^hidden_sizes: 8192,4096 is not valid; expected a "
+                       r"network that fits in memory \(needs about 0\.8 GB, 0\.1 GB available\)"):
+        Trainer(wide, mnist_small)
