@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--init", help=FIELDS["init"].allowed)
     m.add_argument("--epochs", metavar="N")
     m.add_argument("--seed", metavar="N")
-    m.add_argument("--dataset", metavar="NAME|DIR", help="'mnist' or a directory of IDX files")
+    m.add_argument("--dataset", metavar="NAME|DIR",
+                   help="'mnist', 'fashion-mnist' or a directory of IDX files")
     m.add_argument("--data-dir", dest="dataset", metavar="DIR", help="same as --dataset DIR")
     m.add_argument("--weight-decay", dest="weight_decay", metavar="L")
     m.add_argument("--dropout", metavar="P")

@@ -70,8 +70,9 @@ def _choice(choices: tuple[str, ...], doc: str) -> FieldSpec:
 
 
 FIELDS: dict[str, FieldSpec] = {
-    "dataset": FieldSpec("str", "'mnist' or a directory of IDX files",
-                         "'mnist' (bundled) or a directory holding the four IDX files"),
+    "dataset": FieldSpec("str", "'mnist', 'fashion-mnist' or a directory of IDX files",
+                         "'mnist' (bundled), 'fashion-mnist' (downloaded once) or a directory "
+                         "holding the four IDX files"),
     "hidden_sizes": FieldSpec(
         "sizes", f"comma-separated layer sizes, 1 to {MAX_LAYERS} layers of 1 to {MAX_LAYER_SIZE}",
         "hidden layer sizes, e.g. 64 or 256,128"),

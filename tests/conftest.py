@@ -27,3 +27,5 @@ def mnist_small():
     return load_dataset("mnist", subset=3000, val_fraction=500 / 60000, seed=0)
 
 os.environ.setdefault("NNFS_RUNS_DIR", tempfile.mkdtemp(prefix="nnfs-test-runs-"))
+# No test may reach the real Fashion-MNIST mirrors: point them at a closed local port.
+os.environ.setdefault("NNFS_FASHION_MIRRORS", "http://127.0.0.1:9/")

@@ -1,6 +1,16 @@
-"""Datasets: the IDX reader and the bundled, SHA-256-checked MNIST."""
+"""Datasets: the IDX reader, the bundled SHA-256-checked MNIST and downloaded Fashion-MNIST."""
 
 from engine.data.datasets import MNIST_DIR, MNIST_SHA256, Dataset, cache_dir, load_dataset
+from engine.data.download import FASHION_MNIST_CLASSES, fetch_fashion_mnist
 from engine.data.idx import read_idx
 
-__all__ = ["MNIST_DIR", "MNIST_SHA256", "Dataset", "cache_dir", "load_dataset", "read_idx"]
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "MNIST_DIR",
+    "MNIST_SHA256",
+    "Dataset",
+    "cache_dir",
+    "fetch_fashion_mnist",
+    "load_dataset",
+    "read_idx",
+]

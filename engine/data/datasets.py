@@ -1,8 +1,10 @@
-"""Datasets of square grey images with integer labels: the bundled MNIST, or IDX files on disk.
+"""Datasets of square grey images with integer labels: MNIST, Fashion-MNIST, or IDX files on disk.
 
 ``load_dataset("mnist")`` reads the four bundled gzipped IDX files, checks
 each against its pinned SHA-256 and caches the decoded arrays as ``.npy``
 files (``cache_dir()``), so later loads skip the ~0.2 s of decompression.
+``load_dataset("fashion-mnist")`` downloads Fashion-MNIST into
+``cache_dir() / "fashion-mnist"`` on first use (see ``engine.data.download``).
 ``load_dataset("/some/dir")`` reads the same four files from a directory.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -18,6 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data.download import (
+    FASHION_MNIST_ALIASES,
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_SUBDIR,
+    ProgressCallback,
+    fetch_fashion_mnist,
+    terminal_progress,
+)
 from engine.data.idx import read_idx
 from engine.errors import ConfigError, DatasetError
 
@@ -71,7 +82,7 @@ class Dataset:
     image_shape: tuple[int, int]
     """``(height, width)`` of one image; ``height * width == n_features``."""
     class_names: tuple[str, ...]
-    """Name of each class, indexed by label: "0".."9" for MNIST."""
+    """Name of each class, indexed by label: "0".."9" for MNIST, "T-shirt/top".. for Fashion."""
 
     def __post_init__(self) -> None:
         n_features = self.n_features
@@ -119,14 +130,20 @@ def load_dataset(
     subset: int | None = None,
     seed: int = 0,
     cache: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> Dataset:
     """Load a dataset and split off validation data; the same arguments give identical arrays.
 
     ``name_or_path`` is ``"mnist"`` (the bundled copy, SHA-256 checked; this
-    name wins over a directory called ``mnist``, use ``"./mnist"`` for that)
-    or a directory holding ``train-images-idx3-ubyte``,
-    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-    ``t10k-labels-idx1-ubyte``, each raw or with ``.gz``, also spelt
+    name wins over a directory called ``mnist``, use ``"./mnist"`` for that),
+    ``"fashion-mnist"`` (also ``"fashion_mnist"`` or ``"fashion"``: downloaded
+    into ``cache_dir() / "fashion-mnist"`` on first use, checked on every
+    load, see ``engine.data.download.fetch_fashion_mnist``; ``progress`` gets
+    ``(file_name, bytes_done, bytes_total)`` during a download and defaults
+    to a bar on stderr when stderr is a terminal), or a directory holding
+    ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each raw or
+    with ``.gz``, also spelt
     ``train-images.idx3-ubyte``. Images must be square; there are
     ``max(label) + 1`` classes named "0", "1", ... unless the directory
     holds a ``classes.txt`` with one name per line.
@@ -139,14 +156,15 @@ def load_dataset(
     ``subset`` larger than what is left means all of it. The test set is
     never split or subsetted.
 
-    Only the bundled MNIST is cached (``cache=False`` bypasses the cache):
+    Only the bundled MNIST is cached as ``.npy`` (``cache=False`` bypasses the cache):
     its decoded arrays live in ``cache_dir()`` as ``<sha256>.npy``, keyed by
     the SHA-256 of the decompressed IDX file, and are re-hashed on every load
     (about 30 ms), so a damaged cache file is noticed, decoded again and
     replaced. Directories are read directly each time.
 
     Raises ``ConfigError`` for a bad ``val_fraction``, ``subset`` or ``seed``
-    and ``DatasetError`` for a missing, malformed or inconsistent file.
+    and ``DatasetError`` for a missing, malformed or inconsistent file, or a
+    download that failed on every mirror.
     """
     if (
         isinstance(val_fraction, bool)
@@ -162,7 +180,9 @@ def load_dataset(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError("seed", seed, "a whole number >= 0")
 
-    if isinstance(name_or_path, str) and name_or_path.strip().lower() == "mnist":
+    key = name_or_path.strip().lower() if isinstance(name_or_path, str) else None
+    fixed_class_names: tuple[str, ...] | None = None
+    if key == "mnist":
         name = "mnist"
         files = {stem: MNIST_DIR / f"{stem}.gz" for stem in MNIST_SHA256}
         arrays = {}
@@ -177,13 +197,26 @@ def load_dataset(
                 stacklevel=2,
             )
         class_file = None
+    elif key in FASHION_MNIST_ALIASES:
+        name = "fashion-mnist"
+        directory = cache_dir() / FASHION_MNIST_SUBDIR
+        bar = terminal_progress(sys.stderr) if progress is None else None
+        try:
+            arrays = fetch_fashion_mnist(directory, progress=progress or bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        files = {stem: directory / f"{stem}.gz" for stem in arrays}
+        class_file = None
+        fixed_class_names = FASHION_MNIST_CLASSES
     else:
         directory = Path(name_or_path).expanduser()
         if not directory.is_dir():
             raise DatasetError(
                 name_or_path,
                 f"unknown dataset '{os.fspath(name_or_path)}'; "
-                "expected 'mnist' or a directory holding the four IDX files",
+                "expected 'mnist' or a directory holding the four IDX files "
+                "(or 'fashion-mnist', downloaded on first use)",
             )
         name = directory.resolve().name or str(directory)
         files = {
@@ -195,7 +228,9 @@ def load_dataset(
 
     image_shape = _check_images(files, arrays)
     n_labels = _check_labels(files, arrays)
-    if class_file is not None and class_file.is_file():
+    if fixed_class_names is not None:
+        class_names = fixed_class_names  # the download checked labels < len(class_names)
+    elif class_file is not None and class_file.is_file():
         class_names = _read_class_names(class_file, n_labels)
     else:
         class_names = tuple(str(k) for k in range(n_labels))
