@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import numpy as np
 
 from engine.config import TrainConfig
 from engine.errors import CheckpointError, NNFSError
+from engine.fileio import atomic_write, remove_stale_temps
 
 if TYPE_CHECKING:
     from engine.training import Trainer
@@ -142,65 +142,11 @@ def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     if not directory.is_dir():
         raise CheckpointError(path, f"cannot save: directory {directory} does not exist")
     remove_stale_temps(directory)
-    tmp = directory / f".{path.name}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(directory)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise CheckpointError(path, f"cannot save: {exc.strerror or exc}") from None
     return path
-
-
-def remove_stale_temps(directory: Path) -> list[Path]:
-    """Delete temp files (``.<name>.<pid>.tmp``) left by processes that died mid-save.
-
-    Files of processes still alive are kept: they may be saving right now.
-    """
-    removed = []
-    try:
-        candidates = list(directory.glob(".*.tmp"))
-    except OSError:
-        return removed
-    for tmp in candidates:
-        pid_text = tmp.name[:-len(".tmp")].rpartition(".")[2]
-        if pid_text.isdigit() and not pid_alive(int(pid_text)):
-            try:
-                tmp.unlink()
-                removed.append(tmp)
-            except OSError:
-                pass
-    return removed
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with this id exists."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists but belongs to another user
-        return True
-    return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

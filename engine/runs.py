@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.checkpoint import pid_alive, remove_stale_temps
 from engine.config import TrainConfig
 from engine.errors import ConfigError, NNFSError
 from engine.events import EpochEnded, Event, RunFinished, RunStarted
+from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
 
 if TYPE_CHECKING:
     from engine.training import Trainer
@@ -72,15 +72,9 @@ def architecture(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) 
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise RunStoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 

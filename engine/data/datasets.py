@@ -14,7 +14,6 @@ import hashlib
 import math
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from engine.data.download import (
 )
 from engine.data.idx import read_idx
 from engine.errors import ConfigError, DatasetError
+from engine.fileio import atomic_write
 
 __all__ = ["Dataset", "MNIST_DIR", "MNIST_SHA256", "cache_dir", "load_dataset"]
 
@@ -375,20 +375,9 @@ def _load_cached(path: Path, sha256: str, shape: tuple[int, ...]) -> np.ndarray 
 
 def _save_cached(path: Path, array: np.ndarray) -> OSError | None:
     """Write ``array`` to ``path`` atomically (temp file, then rename); return what failed."""
-    tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.stem[:16]}-", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp_name, path)
+        atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
     except OSError as exc:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
         return exc
     return None

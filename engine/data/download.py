@@ -38,6 +38,7 @@ import numpy as np
 
 from engine.data.idx import read_idx
 from engine.errors import DatasetError
+from engine.fileio import atomic_write_text, fsync_dir
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -287,7 +288,7 @@ def _download_one(
             raise _MirrorFailed(f"not a valid IDX file ({exc.problem})") from None
         os.replace(tmp_name, path)
         tmp_name = None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return array
     except OSError as exc:  # creating, syncing or renaming the temporary file
         raise _MirrorFailed(f"cannot write to {path.parent} ({_why(exc)})") from None
@@ -415,44 +416,10 @@ def _read_sums(path: Path) -> dict[str, str]:
 def _write_sums(path: Path, sums: Mapping[str, str]) -> None:
     """Replace ``path`` atomically; a failure only costs re-verifying by MD5 next time."""
     text = "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items()))
-    tmp_name = None
     try:
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".part",
-            delete=False,
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write_text(path, text)
     except OSError as exc:
         warnings.warn(f"{path}: cannot be written ({_why(exc)})", RuntimeWarning, stacklevel=3)
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable where the platform allows it (not on Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _why(exc: BaseException | str) -> str:

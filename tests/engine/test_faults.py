@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import CheckpointError, TrainConfig, Trainer, load_checkpoint
-from engine.checkpoint import remove_stale_temps
+from engine.fileio import remove_stale_temps
 from engine.runs import RunStore
 
 SAVER = """
