@@ -4,7 +4,8 @@ One directory per run under the runs directory (``$NNFS_RUNS_DIR``, else
 ``$XDG_DATA_HOME/nnfs-tui/runs``, else ``~/.local/share/nnfs-tui/runs``)::
 
     <name>/run.json      name, status, start time, duration, best and final accuracies
-    <name>/config.json   the TrainConfig (JSON), as it ended (live changes included)
+    <name>/config.json   the TrainConfig (JSON) the run started with: rerunning it repeats
+                         the run (changes made while it trained are listed in run.json)
     <name>/metrics.csv   one row per epoch (the EpochEnded fields)
     <name>/best.npz      checkpoint of the epoch with the best validation accuracy
                          (test accuracy when the run has no validation split)
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config import TrainConfig
 from engine.errors import ConfigError, NNFSError
-from engine.events import EpochEnded, Event, RunFinished, RunStarted
+from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
 from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
 
 if TYPE_CHECKING:
@@ -283,6 +284,8 @@ class RunRecorder:
         self.best_val_acc: float | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._t0 = time.monotonic()
+        self.live_changes: list[dict[str, Any]] = []
+        """Hyperparameters changed during the run: step, epoch and the new values."""
         self.errors: list[str] = []
         """Messages of writes that failed (the run goes on; the UI may show them)."""
         self._write_config(config)
@@ -313,10 +316,12 @@ class RunRecorder:
                 if self.trainer is not None:
                     self.trainer.save(self.path / "best.npz")
             self._write_meta("running", epochs=event.epoch)
+        elif isinstance(event, HyperparametersChanged):
+            self.live_changes.append({"step": event.step, "epoch": event.epoch_progress,
+                                      "changes": dict(event.changes)})
+            self._write_meta("running", epochs=len(self.rows))
         elif isinstance(event, RunFinished):
             if self.trainer is not None:
-                self.config = self.trainer.config
-                self._write_config(self.config)
                 self.trainer.save(self.path / "final.npz")
             self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
 
@@ -350,6 +355,7 @@ class RunRecorder:
             "best_epoch": self.best_epoch,
             "test_acc": finished.test_acc if finished else last.get("test_acc"),
             "reason": finished.reason if finished else "",
+            "live_changes": self.live_changes,
             "pid": os.getpid(),
         }
         if finished:

@@ -184,6 +184,8 @@ class Trainer:
         from engine.checkpoint import save_checkpoint
 
         path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
         with self._lock:
             if self.state.status != "running" or self._in_loop_thread():
                 return save_checkpoint(path, self)

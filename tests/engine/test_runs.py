@@ -163,3 +163,27 @@ def test_cli_sweep(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "trial 2/2 [hidden_sizes=16]" in captured.err
     assert captured.out.count("completed") == 2
+
+
+def test_live_changes_are_logged_and_the_start_config_is_kept_for_reruns(tmp_path,
+                                                                          mnist_small):
+    from engine import BatchEnded
+
+    store = RunStore(tmp_path)
+    recorder = store.create(CONFIG, "live")
+    trainer = Trainer(CONFIG, mnist_small)
+
+    def on_event(event):
+        recorder(event)
+        if isinstance(event, BatchEnded) and event.step == 2:
+            trainer.set_hyperparameters(learning_rate=0.01)
+
+    trainer.on_event = on_event
+    recorder.attach(trainer)
+    trainer.run()
+    info = store.load("live")
+    assert info.config == CONFIG  # the start config: a rerun repeats the run
+    meta = json.loads((info.path / "run.json").read_text())
+    assert meta["live_changes"] == [{"step": 3, "epoch": 2 * 100 / 3000,
+                                     "changes": {"learning_rate": 0.01}}]
+    assert load_checkpoint(info.path / "final.npz").config.learning_rate == 0.01
