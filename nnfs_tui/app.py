@@ -1,0 +1,531 @@
+"""The Textual app: owns the training worker and routes its messages to the screen.
+
+Training runs in a thread worker; the worker never touches widgets, it posts the messages of
+:mod:`nnfs_tui.messages` (through :class:`~nnfs_tui.training.EventRelay`), each handled by one
+``on_*`` method here. Controls go the other way through a
+:class:`~nnfs_tui.training.RunControl`, whose methods are safe from the UI thread.
+
+    from nnfs_tui.app import create_app
+    create_app(preset="fast").run()
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from engine.config import PRESETS, TrainConfig, format_field
+from engine.data import Dataset, load_dataset
+from engine.errors import ConfigError, NNFSError
+from engine.events import RunFinished as EngineRunFinished
+from engine.metrics import predict
+from engine.training import Trainer
+from nnfs_tui import messages as msg
+from nnfs_tui.screens import HelpScreen, TrainScreen
+from nnfs_tui.training import EventRelay, RunControl
+from nnfs_tui.widgets.form import HyperparameterForm
+from nnfs_tui.widgets.progress import format_duration, format_percent
+
+#: States in which a run is in progress (one at a time).
+ACTIVE_STATES = ("loading", "training", "paused", "stopping")
+
+
+class NNFSApp(App[None]):
+    """Train a NumPy MLP from the keyboard: form, live curves, digits, log."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "nnfs-tui"
+
+    BINDINGS = [
+        # F-keys and ctrl-chords work while a text field has focus (htop / mc convention)
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f3", "cycle_view", "View", priority=True),
+        Binding("f5", "start", "Start", priority=True),
+        Binding("f6", "pause", "Pause", priority=True),
+        Binding("f6", "resume", "Resume", priority=True),
+        Binding("f7", "stop", "Stop", priority=True),
+        Binding("f8", "restart", "Restart", priority=True),
+        Binding("f10", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    run_state: reactive[str] = reactive("idle", init=False)
+    """idle, loading, training, paused, stopping, or how the last run ended: completed,
+    stopped, diverged, failed."""
+
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        preset: str | None = None,
+        dataset: Dataset | None = None,
+        timing: bool = True,
+        batch_interval: float = 0.1,
+        threads: int | str = "auto",
+    ) -> None:
+        super().__init__()
+        if config is None:
+            preset = preset or "default"
+            config = PRESETS[preset]
+        self.initial_config: TrainConfig = config
+        """What the form shows at start."""
+        self.preset: str | None = preset
+        """The preset the form starts from (None: a custom config)."""
+        self.dataset: Dataset | None = dataset
+        """A dataset given by the caller (tests, notebooks), used for every run as it is."""
+        self.timing: bool = timing
+        """Show measured times and speeds; off makes screenshots reproducible."""
+        self.batch_interval: float = batch_interval
+        """Seconds between progress messages from the worker (0.1: ten a second)."""
+        self.threads: int | str = threads
+        """BLAS threads of the training loop ("auto": one, so the UI thread keeps a core)."""
+        self.current_run: RunControl | None = None
+        """The current or last run."""
+        self.runs_started = 0
+        """Runs started since the app opened."""
+        self._restart = False
+        self._next_snapshot: msg.ModelSnapshot | None = None
+        self._cache_lock = threading.Lock()
+        self._cache: tuple[tuple, Dataset] | None = None
+
+    # -- screens ---------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return TrainScreen(self.initial_config, preset=self.preset, timing=self.timing)
+
+    @property
+    def train_screen(self) -> TrainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, TrainScreen)
+        return screen
+
+    @property
+    def trainer(self) -> Trainer | None:
+        """The engine's Trainer of the current or last run (None before the first)."""
+        return self.current_run.trainer if self.current_run is not None else None
+
+    @property
+    def run_active(self) -> bool:
+        return self.run_state in ACTIVE_STATES
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: now fetch the test images for the digit viewer."""
+        self.log_line("Ready. Edit the form (Tab moves between fields), F5 starts a run, "
+                      "F1 lists every key.")
+        if self.dataset is not None:
+            self.post_message(msg.DatasetLoaded(self.dataset))
+        else:
+            self._load_preview(self.initial_config)
+
+    # -- the workers -----------------------------------------------------------------------
+    def _dataset_for(self, config: TrainConfig) -> Dataset:
+        """The dataset a config trains on (the given one, else loaded once per split)."""
+        if self.dataset is not None:
+            return self.dataset
+        key = (config.dataset, config.val_fraction, config.subset, config.seed)
+        with self._cache_lock:
+            if self._cache is not None and self._cache[0] == key:
+                return self._cache[1]
+        dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
+                               subset=config.subset, seed=config.seed)
+        with self._cache_lock:
+            self._cache = (key, dataset)
+        return dataset
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview", name="preview")
+    def _load_preview(self, config: TrainConfig) -> None:
+        """Load the test images for the digit viewer without blocking the first paint."""
+        try:
+            dataset = self._dataset_for(config)
+        except (NNFSError, OSError) as exc:  # OSError: a download without network, say
+            self.post_message(msg.RunFailed(0, f"cannot load the dataset: {exc}", "dataset"))
+            return
+        self.post_message(msg.DatasetLoaded(dataset))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="training", name="training")
+    def _train(self, run: RunControl) -> None:
+        """Build the Trainer and run it; everything else happens through messages."""
+        worker = get_current_worker()
+        try:
+            dataset = self._dataset_for(run.config)
+        except (NNFSError, OSError) as exc:  # OSError: a download without network, say
+            self.post_message(msg.RunFailed(run.id, str(exc), "dataset"))
+            return
+        self.post_message(msg.DatasetLoaded(dataset))
+        relay = EventRelay(run.id, self.post_message, dataset, interval=self.batch_interval,
+                           cancelled=lambda: worker.is_cancelled)
+        try:
+            # every batch reaches the relay, which smooths the loss and throttles posting
+            trainer = Trainer(run.config, dataset, on_event=relay, batch_event_interval=0,
+                              threads=self.threads)
+        except ConfigError as exc:  # e.g. a batch larger than the training set
+            self.post_message(msg.RunFailed(run.id, str(exc), exc.field))
+            return
+        relay.trainer = trainer
+        if not run.attach(trainer):
+            self.post_message(msg.RunFinished(run.id, EngineRunFinished("stopped", 0, 0, 0.0)))
+            return
+        trainer.run()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="predict", name="predict")
+    def _predict(self, snapshot: msg.ModelSnapshot) -> None:
+        """The digit viewer's guesses for every test image, from a copy of the model.
+
+        Runs beside the training thread (the matrix products release the GIL), so training
+        does not wait for it.
+        """
+        predicted, probabilities = predict(snapshot.network, snapshot.images)
+        self.post_message(msg.PredictionsReady(snapshot.run_id, snapshot.epoch, predicted,
+                                               probabilities))
+
+    def _predict_next(self) -> None:
+        """Start predicting with the newest snapshot, unless a prediction is under way."""
+        busy = any(w.group == "predict" and not w.is_finished for w in self.workers)
+        if self._next_snapshot is not None and not busy:
+            snapshot, self._next_snapshot = self._next_snapshot, None
+            self._predict(snapshot)
+
+    # -- actions ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Footer: F6 reads Pause or Resume; keys that do nothing now are dimmed."""
+        state = self.run_state
+        if action == "pause":
+            return True if state in ("training", "loading") else (
+                False if state == "paused" else None)
+        if action == "resume":
+            return state == "paused"
+        if action == "stop":
+            return True if self.run_active else None
+        if action == "cycle_view":  # only small terminals show one view at a time
+            return bool(self.screen_stack and getattr(self.screen_stack[0], "compact", False))
+        return True
+
+    def action_start(self) -> None:
+        """F5: start a run with the form's values, unless one is running."""
+        screen = self.train_screen
+        if self.run_active:
+            self.log_line(f"Run {self.current_run.id} is still {self.run_state}; one run at a time "
+                          "(F7 stops it, F8 starts over).", "warning")
+            self.bell()
+            return
+        try:
+            config = screen.form.config()
+        except ConfigError as exc:
+            self.log_line(f"Cannot start: {exc}", "error")
+            self.bell()
+            if exc.field in screen.form.errors or exc.field != "config":
+                try:
+                    screen.form.control(exc.field).focus()
+                except Exception:  # noqa: BLE001 - a field the form does not show
+                    pass
+            return
+        screen.form.clear_run_errors()
+        self.runs_started += 1
+        self.current_run = RunControl(self.runs_started, config)
+        screen.loss_plot.reset(config.epochs)
+        screen.accuracy_plot.reset(config.epochs)
+        screen.digits.clear_predictions()
+        screen.progress.epochs = config.epochs
+        screen.progress.last_batch = None
+        screen.progress.epoch_done = 0
+        screen.progress.best_val = None
+        self.run_state = "loading"
+        self.log_line(f"Run {self.current_run.id}: loading {config.dataset}…")
+        self._train(self.current_run)
+
+    def action_pause(self) -> None:
+        if self.current_run is not None and self.run_state in ("training", "loading"):
+            self.current_run.pause()
+
+    def action_resume(self) -> None:
+        if self.current_run is not None and self.run_state == "paused":
+            self.current_run.resume()
+
+    def action_toggle_pause(self) -> None:
+        """Space / palette: pause a training run, resume a paused one."""
+        if self.run_state == "paused":
+            self.action_resume()
+        elif self.run_state in ("training", "loading"):
+            self.action_pause()
+        else:
+            self.log_line("No run to pause (F5 starts one).", "warning")
+
+    def action_stop(self) -> None:
+        if self.current_run is None or not self.run_active:
+            self.log_line("No run to stop.", "warning")
+            return
+        if self.run_state != "stopping":
+            self.log_line(f"Stopping run {self.current_run.id} at the next batch…", "warning")
+        self.current_run.stop()
+        self.run_state = "stopping"
+
+    def action_restart(self) -> None:
+        """F8: stop the run if one is going, then start a fresh one from the form."""
+        if self.run_active:
+            self._restart = True
+            self.action_stop()
+        else:
+            self.action_start()
+
+    async def action_quit(self) -> None:
+        """F10 / Ctrl+Q: stop the training thread (it ends at the next batch) and exit."""
+        if self.current_run is not None:
+            self.current_run.stop()
+        self.exit()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_cycle_view(self) -> None:
+        self.train_screen.action_cycle_view()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Start run", "Train with the form's values (F5)", self.action_start)
+        yield SystemCommand("Pause / resume run", "F6", self.action_toggle_pause)
+        yield SystemCommand("Stop run", "Stop at the next batch (F7)", self.action_stop)
+        yield SystemCommand("Start over", "Stop and start a fresh run (F8)", self.action_restart)
+        yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
+        yield SystemCommand("Next view", "Loss, accuracy, digits, log below 110x34 (F3)",
+                            self.action_cycle_view)
+        digits = self.train_screen.digits
+        yield SystemCommand("Next digit", "Digit viewer (n)", lambda: digits.action_step(1))
+        yield SystemCommand("Previous digit", "Digit viewer (p)",
+                            lambda: digits.action_step(-1))
+        yield SystemCommand("Random digit", "Digit viewer (r)", digits.action_random)
+        yield SystemCommand("Toggle only mistakes", "Digit viewer (m)",
+                            digits.action_toggle_mistakes)
+        for name in PRESETS:
+            yield SystemCommand(f"Preset: {name}", "Fill the form with this preset",
+                                lambda name=name: self._apply_preset(name))
+
+    def _apply_preset(self, name: str) -> None:
+        if self.run_active:
+            self.log_line("Presets change locked fields: stop the run first (F7).", "warning")
+            return
+        self.train_screen.query_one("#preset").value = name
+
+    # -- state -----------------------------------------------------------------------------
+    def watch_run_state(self, state: str) -> None:
+        screen = self.train_screen
+        # on the progress line, not the screen: a class on the screen restyles every widget
+        screen.progress.set_class(state in ACTIVE_STATES, "-training")
+        screen.progress.set_class(state == "paused", "-paused")
+        screen.form.locked = state in ACTIVE_STATES
+        screen.progress.status = state
+        self.refresh_bindings()
+
+    def log_line(self, text: str, level: str = "info") -> None:
+        """A line in the run log (and the Textual devtools log)."""
+        self.train_screen.log_view.add(text, level)
+        self.log.info(text)
+
+    def _current(self, message: msg.RunMessage) -> bool:
+        """True when the message comes from the current run (a stale one is dropped)."""
+        return self.current_run is not None and message.run_id == self.current_run.id
+
+    def _seconds(self, seconds: float) -> str:
+        return format_duration(seconds) if self.timing else "--:--"
+
+    # -- messages from the form ------------------------------------------------------------
+    def on_hyperparameter_form_live_edit(self, message: HyperparameterForm.LiveEdit) -> None:
+        """Enter (or leaving the field) on a live field during a run: send it to the trainer."""
+        if self.current_run is None or not self.run_active:
+            return
+        try:
+            self.current_run.set_hyperparameters(**message.changes)
+        except ConfigError as exc:
+            self.train_screen.form.show_error(exc.field, str(exc))
+            self.log_line(f"Live change refused: {exc}", "error")
+
+    def on_hyperparameter_form_edited(self, message: HyperparameterForm.Edited) -> None:
+        form = self.train_screen.form
+        if not self.run_active and "epochs" not in form.errors:
+            self.train_screen.progress.set_epochs(form.values["epochs"])
+
+    # -- messages from the worker ----------------------------------------------------------
+    def on_dataset_loaded(self, message: msg.DatasetLoaded) -> None:
+        screen = self.train_screen
+        screen.digits.set_dataset(message.dataset)
+        screen.form.n_features = message.dataset.n_features
+        screen.form.n_classes = message.dataset.n_classes
+
+    def on_run_started(self, message: msg.RunStarted) -> None:
+        if not self._current(message):
+            return
+        e = message.event
+        c = e.config
+        screen = self.train_screen
+        screen.progress.start(e)
+        screen.loss_plot.reset(c.epochs)
+        screen.accuracy_plot.reset(c.epochs)
+        if self.run_state == "loading":
+            self.run_state = "training"
+        shape = "-".join(str(s) for s in (screen.form.n_features, *c.hidden_sizes,
+                                          screen.form.n_classes))
+        self.log_line(
+            f"Run {message.run_id} started: {shape} {c.activation}, {c.optimizer} "
+            f"lr {format_field('learning_rate', c.learning_rate)} ({c.schedule}), "
+            f"batch {c.batch_size}, {c.epochs} epochs on {message.dataset_name} "
+            f"({e.n_train:,} train / {e.n_val:,} val / {e.n_test:,} test), "
+            f"{e.parameter_count:,} parameters.")
+
+    def on_batch_ended(self, message: msg.BatchEnded) -> None:
+        if not self._current(message):
+            return
+        screen = self.train_screen
+        screen.progress.update_batch(message.event)
+        screen.loss_plot.set_live(message.loss_points)
+
+    def on_epoch_ended(self, message: msg.EpochEnded) -> None:
+        if not self._current(message):
+            return
+        e = message.event
+        screen = self.train_screen
+        screen.progress.update_epoch(e)
+        screen.loss_plot.add_epoch(e, message.loss_points)
+        screen.accuracy_plot.add_epoch(e)
+        val = (f" · val {e.val_loss:.4f} {format_percent(e.val_acc)}"
+               if e.val_acc is not None else "")
+        self.log_line(
+            f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} {format_percent(e.train_acc)}"
+            f"{val} · test {e.test_loss:.4f} {format_percent(e.test_acc)} "
+            f"({self._seconds(e.epoch_seconds)})", "epoch")
+
+    def on_model_snapshot(self, message: msg.ModelSnapshot) -> None:
+        if not self._current(message):
+            return
+        self._next_snapshot = message  # only the newest waits; older ones are not worth it
+        self._predict_next()
+
+    def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
+        if not self._current(message):
+            return
+        self.train_screen.digits.set_predictions(message.predicted, message.probabilities,
+                                                 message.epoch)
+
+    def on_hyperparameters_changed(self, message: msg.HyperparametersChanged) -> None:
+        if not self._current(message):
+            return
+        e = message.event
+        screen = self.train_screen
+        screen.form.mark_applied(e.changes)
+        screen.loss_plot.mark(e.epoch_progress)
+        screen.accuracy_plot.mark(e.epoch_progress)
+        changes = ", ".join(f"{k} = {format_field(k, v)}" for k, v in e.changes.items())
+        self.log_line(f"Live change at epoch {e.epoch_progress:.2f} (step {e.step}): "
+                      f"{changes}", "change")
+
+    def on_paused(self, message: msg.Paused) -> None:
+        if not self._current(message):
+            return
+        if self.run_state in ("training", "loading"):
+            self.run_state = "paused"
+        self.log_line(f"Paused after step {message.event.step} (F6 resumes).", "warning")
+
+    def on_resumed(self, message: msg.Resumed) -> None:
+        if not self._current(message):
+            return
+        if self.run_state == "paused":
+            self.run_state = "training"
+        self.log_line(f"Resumed at step {message.event.step + 1}.")
+
+    def on_run_finished(self, message: msg.RunFinished) -> None:
+        if not self._current(message):
+            return
+        e = message.event
+        screen = self.train_screen
+        screen.progress.finish(e)
+        took = self._seconds(e.seconds)
+        epochs = f"{e.epochs_completed} epoch{'s' * (e.epochs_completed != 1)}"
+        test = (f"test accuracy {format_percent(e.test_acc)} (loss {e.test_loss:.4f})"
+                if e.test_acc is not None else "")
+        if e.status == "completed":
+            self.log_line(f"Run {message.run_id} finished: {epochs}, {test}, in {took}.",
+                          "success")
+            self.notify(f"Run {message.run_id} finished: {test}", title="Training done")
+        elif e.status == "stopped":
+            self.log_line(f"Run {message.run_id} stopped after {epochs} (step {e.step})"
+                          f"{', ' + test if test else ''}, in {took}.", "warning")
+        else:
+            self.log_line(f"Run {message.run_id} DIVERGED: {e.reason}. Try a smaller "
+                          "learning_rate, then F5.", "error")
+            self.notify(e.reason, title="Training diverged", severity="error", timeout=8)
+        self.run_state = e.status
+        self._after_run()
+
+    def on_run_failed(self, message: msg.RunFailed) -> None:
+        if message.run_id == 0:  # the preview could not load
+            self.train_screen.digits.status = message.error
+            self.train_screen.digits.refresh()
+            self.log_line(message.error, "error")
+            return
+        if not self._current(message):
+            return
+        self.log_line(f"Run {message.run_id} could not start: {message.error}", "error")
+        if message.field:
+            self.train_screen.form.show_error(message.field, message.error)
+        self.notify(message.error, title="Cannot start", severity="error", timeout=8)
+        self.run_state = "failed"
+        self._after_run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "predict" and worker.is_finished:
+            self._predict_next()
+        if worker.group != "training" or event.state != WorkerState.ERROR:
+            return
+        self.log_line(f"Training stopped by an unexpected error: {worker.error!r}", "error")
+        self.notify(repr(worker.error), title="Training crashed", severity="error")
+        if self.run_active:
+            self.run_state = "failed"
+            self._after_run()
+
+    def _after_run(self) -> None:
+        if self._restart:
+            self._restart = False
+            self.action_start()
+
+    def on_unmount(self) -> None:
+        # however the app ends, the training thread must not outlive it
+        if self.current_run is not None:
+            self.current_run.stop()
+
+
+def create_app(
+    config: TrainConfig | None = None,
+    *,
+    preset: str | None = None,
+    dataset: Dataset | str | Path | None = None,
+    timing: bool = True,
+    batch_interval: float = 0.1,
+    threads: int | str = "auto",
+) -> NNFSApp:
+    """The app as ``nnfs-tui`` runs it; the tests and figs/ build it the same way.
+
+    ``config`` (or a ``preset`` name, default "default") fills the form. ``dataset`` is a
+    loaded Dataset used for every run as it is (tests pass a small one); a name or path
+    instead goes into the form's dataset field. ``timing=False`` hides measured times so
+    screenshots are reproducible.
+    """
+    if config is None:
+        name = preset or "default"
+        if name not in PRESETS:
+            raise ConfigError("preset", name, "one of " + ", ".join(PRESETS))
+        config = PRESETS[name]
+        preset = name
+    loaded: Dataset | None = None
+    if isinstance(dataset, Dataset):
+        loaded = dataset
+    elif dataset is not None:
+        config = config.replace(dataset=str(dataset))
+    return NNFSApp(config, preset=preset, dataset=loaded, timing=timing,
+                   batch_interval=batch_interval, threads=threads)

@@ -1,0 +1,9 @@
+"""Modal dialogs, one per file; each returns a typed result through ``dismiss``."""
+
+from nnfs_tui.dialogs.checkpoint import LoadCheckpointDialog
+from nnfs_tui.dialogs.confirm import ConfirmDialog
+from nnfs_tui.dialogs.diff import ConfigDiffDialog
+from nnfs_tui.dialogs.paths import ExportDialog, PathDialog, SaveModelDialog, default_save_path
+
+__all__ = ["ConfigDiffDialog", "ConfirmDialog", "ExportDialog", "LoadCheckpointDialog",
+           "PathDialog", "SaveModelDialog", "default_save_path"]

@@ -1,0 +1,144 @@
+"""The main screen: form on the left; progress, curves, digits and log on the right.
+
+At 110x34 and larger everything is on screen at once. Smaller terminals (down to 80x24)
+show one view at a time on the right (loss, accuracy, digits or log; F3 or v switches), and below
+80x24 the screen says how big the terminal needs to be instead of drawing garbage.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from engine.config import TrainConfig
+from nnfs_tui.widgets import (
+    AccuracyPlot,
+    DigitViewer,
+    HyperparameterForm,
+    LossPlot,
+    ProgressLine,
+    RunLog,
+)
+from nnfs_tui.widgets.plots import PlotPanel
+
+MIN_SIZE = (80, 24)
+"""The smallest terminal the screen draws in (columns, rows)."""
+WIDE_SIZE = (110, 34)
+"""From this size on, curves, digits and log are all visible."""
+VIEWS = ("loss", "accuracy", "digits", "log")
+
+
+class TrainScreen(Screen[None]):
+    """Edit hyperparameters, watch the run."""
+
+    BINDINGS = [
+        # letters: only when no text field has focus (an Input takes them first)
+        Binding("space", "app.toggle_pause", "Pause/resume", show=False),
+        Binding("s", "app.start", "Start", show=False),
+        Binding("v", "cycle_view", "Next view", show=False),
+        Binding("question_mark", "app.help", "Help", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
+        Binding("escape", "leave_form", "Leave the form", show=False),
+    ]
+
+    view: reactive[str] = reactive("loss")
+    """What the right side shows on a small terminal: loss, accuracy, digits or log."""
+    compact: reactive[bool] = reactive(False)
+    """True below WIDE_SIZE: one view at a time."""
+
+    def __init__(self, config: TrainConfig, *, preset: str | None = None,
+                 timing: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.preset = preset
+        self.timing = timing
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            form = HyperparameterForm(self.config, preset=self.preset, id="form")
+            form.border_title = "hyperparameters"
+            yield form
+            with Vertical(id="right"):
+                progress = ProgressLine(id="progress")
+                progress.timing = self.timing
+                progress.epochs = self.config.epochs
+                yield progress
+                with Horizontal(id="curves"):
+                    yield PlotPanel(LossPlot(id="loss"), id="loss-panel")
+                    yield PlotPanel(AccuracyPlot(id="accuracy"), id="accuracy-panel")
+                with Horizontal(id="lower"):
+                    digits = DigitViewer(id="digits")
+                    digits.border_title = "test digits · n/p/r/m"
+                    yield digits
+                    log = RunLog(id="log", clock=None if self.timing else (lambda: ""))
+                    log.border_title = "log"
+                    yield log
+        yield Static("", id="too-small")
+        yield Footer()
+
+    # -- typed access for the app ------------------------------------------------------------
+    @property
+    def form(self) -> HyperparameterForm:
+        return self.query_one(HyperparameterForm)
+
+    @property
+    def progress(self) -> ProgressLine:
+        return self.query_one(ProgressLine)
+
+    @property
+    def loss_plot(self) -> LossPlot:
+        return self.query_one(LossPlot)
+
+    @property
+    def accuracy_plot(self) -> AccuracyPlot:
+        return self.query_one(AccuracyPlot)
+
+    @property
+    def digits(self) -> DigitViewer:
+        return self.query_one(DigitViewer)
+
+    @property
+    def log_view(self) -> RunLog:
+        return self.query_one(RunLog)
+
+    # -- layout ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
+        self.watch_view(self.view)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(too_small, "-too-small")
+        self.compact = width < WIDE_SIZE[0] or height < WIDE_SIZE[1]
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"This terminal is {width}x{height}.\n"
+                f"nnfs-tui needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]}: "
+                "enlarge the window or make the font smaller.\n\n"
+                "Training goes on; F10 quits.")
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        self.app.refresh_bindings()
+
+    def watch_view(self, view: str) -> None:
+        for name in VIEWS:
+            self.set_class(name == view, f"-view-{name}")
+
+    def action_cycle_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+
+    def action_leave_form(self) -> None:
+        """Esc in the form: focus the digit viewer, whose letter keys then work."""
+        digits = self.digits
+        if self.compact and self.view != "digits":
+            self.view = "digits"
+        digits.focus()

@@ -1,0 +1,171 @@
+"""The app's side of a training run, split by thread.
+
+- :class:`RunControl` is the UI thread's handle on one run: pause, resume, stop and live
+  changes work before the worker has built the Trainer (they are replayed onto it) and after.
+- :class:`EventRelay` runs in the training thread as the Trainer's ``on_event``: it smooths
+  and thins the batch losses, throttles what it posts to about ten messages a second, and
+  hands a copy of the model to the app at each epoch's end (the app predicts the test set
+  with it in another thread, so the training thread does not wait for the digit viewer).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+from engine import events as ev
+from engine.config import TrainConfig
+from engine.data import Dataset
+from engine.training import Trainer
+from nnfs_tui import messages as msg
+
+#: Smoothed-loss points kept per epoch at most (more would not show at terminal resolution).
+POINTS_PER_EPOCH = 50
+
+
+class RunControl:
+    """Controls for one run, safe to call from the UI thread at any time."""
+
+    def __init__(self, run_id: int, config: TrainConfig) -> None:
+        self.id: int = run_id
+        """1 for the app's first run, then 2, 3, ..."""
+        self.config: TrainConfig = config
+        """The config the run was started with."""
+        self.trainer: Trainer | None = None
+        """The engine's Trainer, once the worker has built it."""
+        self._lock = threading.Lock()
+        self._stop = False
+        self._paused = False
+        self._pending: dict[str, Any] = {}
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    def attach(self, trainer: Trainer) -> bool:
+        """Called by the worker once the Trainer exists; False when the run was stopped."""
+        with self._lock:
+            self.trainer = trainer
+            if self._pending:
+                trainer.set_hyperparameters(**self._pending)
+                self._pending.clear()
+            if self._paused:
+                trainer.pause()
+            return not self._stop
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop = True
+            if self.trainer is not None:
+                self.trainer.stop()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            if self.trainer is not None:
+                self.trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            if self.trainer is not None:
+                self.trainer.resume()
+
+    def set_hyperparameters(self, **changes: Any) -> None:
+        """Apply live changes at the next batch; raises ConfigError for a refused value."""
+        with self._lock:
+            if self.trainer is not None:
+                self.trainer.set_hyperparameters(**changes)
+            else:
+                self.config.replace(**changes)  # check them now, apply once built
+                self._pending.update(changes)
+
+
+class EventRelay:
+    """The Trainer's ``on_event``: engine events in, app messages out (training thread).
+
+    The Trainer reports every batch (``batch_event_interval=0``) so the smoothed loss sees
+    every batch; the relay posts a BatchEnded message at most every ``interval`` seconds and
+    always for an epoch's last batch.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        post: Callable[[Message], object],
+        dataset: Dataset,
+        *,
+        interval: float = 0.1,
+        cancelled: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.run_id = run_id
+        self.post = post
+        self.dataset = dataset
+        self.interval = interval
+        self.cancelled = cancelled
+        self.clock = clock
+        self.trainer: Trainer | None = None
+        """Set before ``run()``: the relay copies its network for the digit viewer."""
+        self._ema = 0.0
+        self._ema_weight = 0.0
+        self._points: list[msg.Point] = []
+        self._next_point = 0.0
+        self._last_post = -math.inf
+        self._snapshot_step = -1
+
+    def __call__(self, event: ev.Event) -> None:
+        if self.cancelled() and self.trainer is not None:
+            self.trainer.stop()
+        if isinstance(event, ev.BatchEnded):
+            self._on_batch(event)
+        elif isinstance(event, ev.EpochEnded):
+            self.post(msg.EpochEnded(self.run_id, event, tuple(self._points)))
+            self._points = []
+            self._next_point = float(event.epoch)
+            self._post_snapshot(event.epoch, event.step)
+        elif isinstance(event, ev.RunStarted):
+            self.post(msg.RunStarted(self.run_id, event, self.dataset.name))
+        elif isinstance(event, ev.HyperparametersChanged):
+            self.post(msg.HyperparametersChanged(self.run_id, event))
+        elif isinstance(event, ev.Paused):
+            self.post(msg.Paused(self.run_id, event))
+        elif isinstance(event, ev.Resumed):
+            self.post(msg.Resumed(self.run_id, event))
+        elif isinstance(event, ev.RunFinished):
+            trainer = self.trainer
+            if (event.status != "diverged" and trainer is not None
+                    and event.step != self._snapshot_step):
+                # stopped mid-epoch: the model as it stands (a diverged one's guesses would
+                # mean nothing)
+                self._post_snapshot(trainer.state.epoch, event.step)
+            self.post(msg.RunFinished(self.run_id, event))
+
+    def _on_batch(self, event: ev.BatchEnded) -> None:
+        x = event.epoch_progress
+        if math.isfinite(event.loss):
+            # exponential moving average over about a tenth of an epoch, bias-corrected
+            window = max(1.0, event.batches_per_epoch / 10)
+            beta = 1.0 - 1.0 / window
+            self._ema = beta * self._ema + (1.0 - beta) * event.loss
+            self._ema_weight = beta * self._ema_weight + (1.0 - beta)
+            last = event.batch == event.batches_per_epoch
+            if x >= self._next_point or last:
+                self._points.append((x, self._ema / self._ema_weight))
+                self._next_point = x + 1.0 / POINTS_PER_EPOCH
+        now = self.clock()
+        if event.batch == event.batches_per_epoch or now - self._last_post >= self.interval:
+            self._last_post = now
+            self.post(msg.BatchEnded(self.run_id, event, tuple(self._points)))
+
+    def _post_snapshot(self, epoch: int, step: int) -> None:
+        if self.trainer is None or self.cancelled():
+            return
+        self._snapshot_step = step
+        self.post(msg.ModelSnapshot(self.run_id, epoch, step, msg.snapshot(self.trainer.network),
+                                    self.dataset.x_test))

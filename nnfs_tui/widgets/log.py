@@ -1,0 +1,54 @@
+"""The run log: started, paused, live changes, epochs, diverged with the reason, finished."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+#: Lines kept; older ones scroll away for good.
+MAX_LINES = 2000
+
+#: Style of each kind of line.
+LEVEL_STYLES = {
+    "info": "",
+    "epoch": "dim",
+    "change": "magenta",
+    "warning": "yellow",
+    "error": "bold red",
+    "success": "green",
+}
+
+
+class RunLog(RichLog):
+    """A scrolling log of run events; keeps a plain-text copy for tests and screen readers."""
+
+    DEFAULT_CSS = """
+    RunLog { height: 1fr; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None,
+                 clock: Callable[[], str] | None = None) -> None:
+        super().__init__(id=id, classes=classes, wrap=True, markup=False, max_lines=MAX_LINES,
+                         min_width=20, auto_scroll=True)
+        self.clock = clock if clock is not None else (lambda: time.strftime("%H:%M:%S"))
+        """Returns the time stamp of a line ("" for none)."""
+        self.lines_text: deque[str] = deque(maxlen=MAX_LINES)
+        """The lines kept, as plain text."""
+
+    def add(self, message: str, level: str = "info") -> None:
+        """Append one line, time-stamped, styled by ``level`` (see LEVEL_STYLES)."""
+        stamp = self.clock()
+        line = Text()
+        if stamp:
+            line.append(stamp + " ", style="dim")
+        line.append(message, style=LEVEL_STYLES.get(level, ""))
+        self.lines_text.append(message)
+        self.write(line)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines_text)

@@ -1,0 +1,326 @@
+"""Loss and accuracy curves on an epoch axis, drawn with textual-plotext.
+
+Points are thinned as they accumulate (a long run keeps at most ``MAX_POINTS`` per curve,
+evenly spread), and non-finite values never reach plotext.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+from rich.align import Align
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from engine import events as ev
+
+#: The most points a curve keeps: a plot is rarely more than 200 braille dots wide, and
+#: plotext draws a line segment between every two points.
+MAX_POINTS = 300
+#: Share of the time a plot may spend redrawing while data streams in: plotext redraws the
+#: whole canvas (~10 ms at 120x40), and that time is taken from the training thread (GIL).
+REDRAW_BUDGET = 0.02
+#: Bounds of the seconds between redraws.
+REDRAW_INTERVAL = (0.25, 2.0)
+
+Point = tuple[float, float]
+
+
+class Series:
+    """One curve's points, finite only, at most ``limit`` of them, evenly spread.
+
+    Every ``stride``-th point is kept; when the kept points pass the limit, every other one
+    is dropped and the stride doubles. The newest point is always shown.
+    """
+
+    def __init__(self, limit: int = MAX_POINTS) -> None:
+        self.limit = limit
+        self._kept: list[Point] = []
+        self._newest: Point | None = None
+        self._seen = 0
+        self._stride = 1
+
+    def add(self, x: float, y: float | None) -> None:
+        if y is None or not (math.isfinite(x) and math.isfinite(y)):
+            return
+        point = (float(x), float(y))
+        if self._seen % self._stride == 0:
+            self._kept.append(point)
+            self._newest = None
+            if len(self._kept) > self.limit:
+                self._kept = self._kept[::2]
+                self._stride *= 2
+        else:
+            self._newest = point
+        self._seen += 1
+
+    def extend(self, points: Iterable[Point]) -> None:
+        for x, y in points:
+            self.add(x, y)
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._newest = None
+        self._seen = 0
+        self._stride = 1
+
+    @property
+    def points(self) -> list[Point]:
+        """The kept points, oldest first, and the newest one."""
+        return self._kept + ([self._newest] if self._newest is not None else [])
+
+    def __len__(self) -> int:
+        return len(self._kept) + (self._newest is not None)
+
+    @property
+    def xs(self) -> list[float]:
+        return [p[0] for p in self.points]
+
+    @property
+    def ys(self) -> list[float]:
+        return [p[1] for p in self.points]
+
+
+class CurvePlot(PlotextPlot):
+    """A plot of named series against epochs, with vertical markers for live changes.
+
+    Its legend is a line of text above it (see :class:`PlotPanel`), so the whole canvas is
+    left to the curves even in a small terminal.
+    """
+
+    DEFAULT_CSS = """
+    CurvePlot { width: 1fr; height: 1fr; min-height: 5; }
+    """
+
+    TITLE = ""
+    Y_LABEL = ""
+    #: name -> (legend label, colour, marker): the marker tells curves apart without colour
+    STYLES: dict[str, tuple[str, str, str]] = {}
+    #: plotext colour names as Rich colours, for the legend
+    RICH_COLORS = {"cyan": "cyan", "blue": "blue", "orange": "dark_orange", "green": "green",
+                   "magenta": "magenta"}
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.series: dict[str, Series] = {name: Series() for name in self.STYLES}
+        """The curves, by name."""
+        self.marks: list[float] = []
+        """Epoch positions of live hyperparameter changes."""
+        self.epochs = 1
+        """The x axis runs from 0 to the planned epochs."""
+        self._redraw_pending = False
+        self._redraw_seconds = 0.005
+
+    def changed(self) -> None:
+        """New data: redraw soon, as often as REDRAW_BUDGET allows."""
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            low, high = REDRAW_INTERVAL
+            delay = min(high, max(low, self._redraw_seconds / REDRAW_BUDGET))
+            self.set_timer(delay, self._redraw)
+
+
+    def _redraw(self) -> None:
+        self._redraw_pending = False
+        self.refresh()
+        self._update_legend()
+
+    def reset(self, epochs: int) -> None:
+        """Forget all points: a new run of ``epochs`` epochs starts."""
+        for series in self.series.values():
+            series.clear()
+        self.marks.clear()
+        self.epochs = max(1, epochs)
+        self.refresh()  # at once: the old run's curves must not linger
+        self._update_legend()
+
+    def mark(self, x: float) -> None:
+        """A vertical marker where a live change took effect."""
+        if math.isfinite(x):
+            self.marks.append(x)
+            self.changed()
+
+    def has_data(self, name: str | None = None) -> bool:
+        names = [name] if name else list(self.series)
+        return any(len(self.series[n]) for n in names)
+
+    def legend(self) -> Text:
+        """The title and one entry per curve, in the curve's colour and marker."""
+        text = Text(self.TITLE, style="bold")
+        for name, (label, color, marker) in self.STYLES.items():
+            if name == "val" and not self.has_data("val") and self.has_data():
+                continue  # a run without a validation split
+            symbol = "⠤" if marker == "braille" else marker
+            text.append("  ")
+            text.append(f"{symbol} {label}", style=self.RICH_COLORS.get(color, color))
+        if self.marks:
+            text.append("  ")
+            text.append("│ live change", style="magenta")
+        return text
+
+    def _update_legend(self) -> None:
+        if isinstance(self.parent, PlotPanel):
+            self.parent.update_legend(self.legend())
+
+    def _curves(self) -> Iterable[tuple[str, list[Point]]]:
+        for name, series in self.series.items():
+            yield name, series.points
+
+    def render(self):  # noqa: ANN201 (a Rich renderable)
+        if not self.has_data():
+            return Align.center(Text("no points yet: F5 starts a run", style="dim"),
+                                vertical="middle")
+        started = time.perf_counter()
+        plotted = self._plot_curves()
+        # turning the plot into screen lines costs about as much again
+        self._redraw_seconds = 2 * (time.perf_counter() - started)
+        return plotted
+
+    def _plot_curves(self):  # noqa: ANN202
+        plt = self.plt
+        plt.clear_data()
+        plt.xlabel("epoch")
+        plt.ylabel(self.Y_LABEL)
+        plt.xlim(0, self.epochs)
+        ys_all: list[float] = []
+        markers = []
+        for name, points in self._curves():
+            if not points:
+                continue
+            _, color, marker = self.STYLES[name]
+            xs = [p[0] for p in points]
+            ys = [p[1] for p in points]
+            ys_all.extend(self._y_for_range(name, points))
+            if len(points) > 1 or marker == "braille":
+                plt.plot(xs, ys, color=color, marker="braille")
+            if marker != "braille":  # per-epoch points: marked over all the lines
+                markers.append((xs, ys, color, marker))
+        for xs, ys, color, marker in markers:
+            plt.scatter(xs, ys, color=color, marker=marker)
+        drawn = bool(ys_all)
+        if drawn:
+            low, high = self._y_range(min(ys_all), max(ys_all))
+            plt.ylim(low, high)
+            for x in self.marks:
+                plt.vline(x, "magenta")
+        else:
+            plt.ylim(0, 1)
+        return super().render()
+
+    def _y_for_range(self, name: str, points: list[Point]) -> list[float]:
+        """The values the y axis must cover."""
+        return [p[1] for p in points]
+
+    def _y_range(self, low: float, high: float) -> tuple[float, float]:
+        if high - low < 1e-9:
+            pad = max(abs(high) * 0.05, 1e-3)
+            return low - pad, high + pad
+        pad = (high - low) * 0.05
+        return low - pad, high + pad
+
+
+class LossPlot(CurvePlot):
+    """Smoothed training loss per batch, and train / validation / test loss per epoch."""
+
+    TITLE = "loss"
+    Y_LABEL = "cross-entropy"
+    STYLES = {
+        "batch": ("smoothed", "cyan", "braille"),
+        "train": ("train", "blue", "•"),
+        "val": ("val", "orange", "x"),
+        "test": ("test", "green", "+"),
+    }
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.live: tuple[Point, ...] = ()
+        """Smoothed loss of the epoch in progress (replaced by each batch report)."""
+
+    def reset(self, epochs: int) -> None:
+        self.live = ()
+        super().reset(epochs)
+
+    def has_data(self, name: str | None = None) -> bool:
+        return super().has_data(name) or (name in (None, "batch") and bool(self.live))
+
+    def set_live(self, points: tuple[Point, ...]) -> None:
+        self.live = points
+        self.changed()
+
+    def add_epoch(self, event: ev.EpochEnded, points: tuple[Point, ...]) -> None:
+        self.live = ()
+        self.series["batch"].extend(points)
+        self.series["train"].add(event.epoch, event.train_loss)
+        self.series["val"].add(event.epoch, event.val_loss)
+        self.series["test"].add(event.epoch, event.test_loss)
+        self.changed()
+
+    def _y_for_range(self, name: str, points: list[Point]) -> list[float]:
+        # the first half epoch's loss is far above the rest: once a whole epoch is in, let
+        # it run off the top so the part that matters fills the plot
+        if name == "batch" and points and points[-1][0] > 1.0:
+            return [y for x, y in points if x >= 0.5]
+        return super()._y_for_range(name, points)
+
+    def _y_range(self, low: float, high: float) -> tuple[float, float]:
+        low, high = super()._y_range(low, high)
+        return max(0.0, low), high
+
+    def _curves(self) -> Iterable[tuple[str, list[Point]]]:
+        for name, series in self.series.items():
+            if name == "batch":
+                live = [(x, y) for x, y in self.live if math.isfinite(x) and math.isfinite(y)]
+                yield name, series.points + live
+            else:
+                yield name, series.points
+
+
+class AccuracyPlot(CurvePlot):
+    """Train / validation / test accuracy per epoch, in percent."""
+
+    TITLE = "accuracy %"
+    Y_LABEL = "%"
+    STYLES = {
+        "train": ("train", "blue", "•"),
+        "val": ("val", "orange", "x"),
+        "test": ("test", "green", "+"),
+    }
+
+    def add_epoch(self, event: ev.EpochEnded) -> None:
+        for name, value in (("train", event.train_acc), ("val", event.val_acc),
+                            ("test", event.test_acc)):
+            self.series[name].add(event.epoch, None if value is None else 100 * value)
+        self.changed()
+
+    def _y_range(self, low: float, high: float) -> tuple[float, float]:
+        low, high = super()._y_range(low, high)
+        return max(0.0, low), min(100.0, high)
+
+
+class PlotPanel(Vertical):
+    """A plot with its legend on a line above it."""
+
+    DEFAULT_CSS = """
+    PlotPanel { width: 1fr; height: 1fr; }
+    PlotPanel > .legend { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, plot: CurvePlot, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plot = plot
+        """The plot under the legend."""
+        self._legend = plot.legend()
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._legend, classes="legend")
+        yield self.plot
+
+    def update_legend(self, legend: Text) -> None:
+        if legend != self._legend:  # an update re-lays out the panel: only when it changed
+            self._legend = legend
+            self.query_one(".legend", Static).update(legend)

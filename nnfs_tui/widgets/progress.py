@@ -1,0 +1,208 @@
+"""The Keras/Lightning-style progress line: epoch, bar, times, speed, loss, accuracy, lr."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine import events as ev
+
+NO_TIME = "--:--"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``MM:SS``, or ``H:MM:SS`` from an hour; ``--:--`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return NO_TIME
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_rate(per_second: float | None) -> str:
+    """Samples per second, short: ``950``, ``12.3k``, ``1.2M``; ``-`` when unknown."""
+    if per_second is None or not math.isfinite(per_second) or per_second <= 0:
+        return "-"
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if per_second >= scale:
+            return f"{per_second / scale:.1f}{suffix}"
+    return f"{per_second:.0f}"
+
+
+def format_percent(share: float | None) -> str:
+    return "-" if share is None or not math.isfinite(share) else f"{100 * share:.1f}%"
+
+
+def format_number(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+class ProgressLine(Widget):
+    """What the run is doing now, in two or three lines (more when the widget is narrow)."""
+
+    DEFAULT_CSS = """
+    ProgressLine { height: auto; min-height: 2; }
+    """
+
+    status: reactive[str] = reactive("idle")
+    """idle, loading, training, paused, stopping, completed, stopped, diverged or failed."""
+    timing: reactive[bool] = reactive(True)
+    """Show measured times and speeds (tests turn it off for reproducible screenshots)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.epochs = 0
+        """Epochs planned for the run."""
+        self.last_batch: ev.BatchEnded | None = None
+        """The latest batch report."""
+        self.epoch_done = 0
+        """Whole epochs finished."""
+        self.best_val: float | None = None
+        """Best validation accuracy so far (test accuracy when there is no validation split)."""
+        self.best_epoch = 0
+        """The epoch that reached it."""
+        self.has_val = True
+        """False when the run has no validation split: "best" then means test."""
+        self.elapsed: float | None = None
+        """Training seconds of the run so far (pauses excluded)."""
+        self.learning_rate: float | None = None
+        """Learning rate of the latest update (after the schedule)."""
+
+    # -- updates from the app ----------------------------------------------------------------
+    def start(self, event: ev.RunStarted) -> None:
+        self.epochs = event.config.epochs
+        self.last_batch = None
+        self.epoch_done = event.start_epoch
+        self.best_val = None
+        self.best_epoch = 0
+        self.has_val = event.n_val > 0
+        self.elapsed = 0.0
+        self.learning_rate = None
+        self.refresh(layout=True)
+
+    def update_batch(self, event: ev.BatchEnded) -> None:
+        self.last_batch = event
+        self.elapsed = event.elapsed
+        self.learning_rate = event.learning_rate
+        self.refresh()
+
+    def update_epoch(self, event: ev.EpochEnded) -> None:
+        self.epoch_done = event.epoch
+        self.epochs = event.epochs
+        score = event.val_acc if self.has_val else event.test_acc
+        if score is not None and math.isfinite(score) and (
+                self.best_val is None or score > self.best_val):
+            self.best_val, self.best_epoch = score, event.epoch
+        self.refresh()
+
+    def finish(self, event: ev.RunFinished) -> None:
+        self.elapsed = event.seconds
+        self.refresh()
+
+    def set_epochs(self, epochs: int) -> None:
+        """The planned epochs, shown before a run starts."""
+        if self.status in ("idle", "completed", "stopped", "diverged", "failed"):
+            self.epochs = epochs
+            self.refresh()
+
+    def watch_status(self) -> None:
+        self.refresh(layout=True)
+
+    def watch_timing(self) -> None:
+        self.refresh()
+
+    # -- drawing -----------------------------------------------------------------------------
+    @property
+    def fraction(self) -> float:
+        """Share of the planned run done, 0..1."""
+        if not self.epochs:
+            return 0.0
+        done = self.last_batch.epoch_progress if self.last_batch else float(self.epoch_done)
+        return min(1.0, max(done, float(self.epoch_done)) / self.epochs)
+
+    def remaining(self) -> float | None:
+        """Seconds of training left, from the speed so far."""
+        fraction = self.fraction
+        if self.elapsed is None or fraction <= 0 or self.status not in ("training", "paused"):
+            return 0.0 if fraction >= 1 else None
+        return self.elapsed * (1 - fraction) / fraction
+
+    def _bar(self, width: int, ratio: float) -> Text:
+        width = max(width, 4)
+        full = int(ratio * width)
+        bar = Text("━" * full, style="bold green")
+        if full < width:
+            bar.append("╸" if ratio * width - full >= 0.5 else " ", style="green")
+            bar.append("━" * (width - full - 1), style="grey35")
+        return bar
+
+    def render(self) -> Text:
+        return Text("\n").join(self._lines(self.size.width))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+    def _lines(self, width: int) -> list[Text]:
+        width = max(width, 20)
+        b = self.last_batch
+        epoch_now = b.epoch if b else min(self.epoch_done + 1, max(self.epochs, 1))
+        if self.status in ("completed",) or (b is None and self.epoch_done >= self.epochs > 0):
+            epoch_now = self.epoch_done
+        head = Text.assemble(("Epoch ", "bold"), (f"{epoch_now}/{self.epochs or '-'}", "bold"))
+        if b is not None:
+            counts = f"{b.batch}/{b.batches_per_epoch}"
+            ratio = b.batch / b.batches_per_epoch
+        else:
+            counts, ratio = "-/-", (1.0 if self.status == "completed" else 0.0)
+        if self.timing:
+            times = f"{format_duration(self.elapsed)}<{format_duration(self.remaining())}"
+            speed = f"{format_rate(b.samples_per_second if b else None)} samples/s"
+        else:
+            times, speed = f"{NO_TIME}<{NO_TIME}", "- samples/s"
+        state = {
+            "idle": ("ready: F5 starts a run", "dim"),
+            "loading": ("loading data…", "yellow"),
+            "paused": ("PAUSED (F6 resumes)", "bold yellow"),
+            "stopping": ("stopping…", "yellow"),
+            "completed": ("completed", "green"),
+            "stopped": ("stopped", "yellow"),
+            "diverged": ("DIVERGED", "bold red"),
+            "failed": ("could not start", "bold red"),
+        }.get(self.status)
+        chunks = [
+            Text.assemble(("loss ", "dim"), format_number(b.loss if b else None)),
+            Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None)),
+            Text.assemble(("lr ", "dim"),
+                          "-" if self.learning_rate is None else f"{self.learning_rate:.2e}"),
+            Text.assemble(("best val " if self.has_val else "best test ", "dim"),
+                          format_percent(self.best_val),
+                          (f" (ep {self.best_epoch})" if self.best_val is not None else "",
+                           "dim")),
+        ]
+        if state is not None:
+            chunks.append(Text(state[0], style=state[1]))
+        timing = Text(f"{times}  {speed}")
+        lines: list[Text] = []
+        bar_width = width - len(head) - len(counts) - len(timing) - 4
+        if bar_width >= 10:
+            lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts), timing]))
+        else:
+            bar_width = width - len(head) - len(counts) - 2
+            lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts)]))
+            chunks.insert(0, timing)
+        line = Text()
+        for chunk in chunks:
+            if line and len(line) + 2 + len(chunk) > width:
+                lines.append(line)
+                line = Text()
+            if line:
+                line.append("  ")
+            line.append_text(chunk)
+        if line:
+            lines.append(line)
+        return lines

@@ -1,0 +1,217 @@
+"""The app's parts without a running app: the event relay, curve thinning, formatting, the
+keymap, the form's coverage of the config, and the ``nnfs-tui`` command line."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine import events as ev
+from engine.config import FIELDS, TrainConfig
+from nnfs_tui import messages as msg
+from nnfs_tui.app import NNFSApp
+from nnfs_tui.keymap import KEYMAP
+from nnfs_tui.screens import HelpScreen, TrainScreen
+from nnfs_tui.training import POINTS_PER_EPOCH, EventRelay, RunControl
+from nnfs_tui.widgets import DigitViewer
+from nnfs_tui.widgets.digits import render_image
+from nnfs_tui.widgets.form import APPLIES, FORM_ORDER
+from nnfs_tui.widgets.plots import MAX_POINTS, Series
+from nnfs_tui.widgets.progress import format_duration, format_rate
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def batch(epoch: int, batch_no: int, per_epoch: int, loss: float = 1.0) -> ev.BatchEnded:
+    return ev.BatchEnded(epoch=epoch, batch=batch_no, batches_per_epoch=per_epoch,
+                         step=(epoch - 1) * per_epoch + batch_no, loss=loss, accuracy=0.5,
+                         learning_rate=0.1, samples_per_second=1000.0, elapsed=1.0)
+
+
+def relay_with(posted: list, clock: FakeClock, small_dataset) -> EventRelay:  # noqa: ANN001
+    return EventRelay(1, posted.append, small_dataset, interval=0.1, clock=clock)
+
+
+def test_relay_throttles_batch_messages_but_smooths_every_batch(small_dataset) -> None:
+    posted: list = []
+    clock = FakeClock()
+    relay = relay_with(posted, clock, small_dataset)
+    per_epoch = 1000
+    for b in range(1, per_epoch + 1):
+        clock.now = b * 0.001  # a batch a millisecond: one second of training
+        relay(batch(1, b, per_epoch, loss=2.0 - b / per_epoch))
+    batches = [m for m in posted if isinstance(m, msg.BatchEnded)]
+    assert 10 <= len(batches) <= 12  # about ten a second
+    assert batches[-1].event.batch == per_epoch  # the epoch's last batch always goes out
+    points = batches[-1].loss_points
+    assert POINTS_PER_EPOCH <= len(points) <= POINTS_PER_EPOCH + 1
+    xs = [x for x, _ in points]
+    assert xs == sorted(xs) and xs[-1] == 1.0
+    # smoothed over every batch, not only the posted ones: the EMA lags the falling loss a bit
+    assert 1.0 < points[-1][1] < 1.1
+    # an older queued message can be replaced by a newer one of the same epoch
+    assert batches[0].can_replace(batches[1])
+    assert not batches[0].can_replace(msg.BatchEnded(2, batches[1].event, ()))
+
+
+def test_relay_keeps_non_finite_losses_off_the_curve(small_dataset) -> None:
+    posted: list = []
+    clock = FakeClock()
+    relay = relay_with(posted, clock, small_dataset)
+    for b, loss in enumerate([1.0, math.inf, math.nan, 0.9], start=1):
+        clock.now += 1
+        relay(batch(1, b, 4, loss))
+    points = [p for m in posted if isinstance(m, msg.BatchEnded) for p in m.loss_points]
+    assert points and all(math.isfinite(y) for _, y in points)
+
+
+def test_relay_hands_over_a_detached_model_after_every_epoch(small_dataset) -> None:
+    from engine.metrics import predict
+    from engine.training import Trainer
+
+    posted: list = []
+    relay = relay_with(posted, FakeClock(), small_dataset)
+    config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=2)
+    trainer = Trainer(config, small_dataset, on_event=relay)
+    relay.trainer = trainer
+    trainer.run()
+    kinds = [type(m).__name__ for m in posted]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    snapshots = [m for m in posted if isinstance(m, msg.ModelSnapshot)]
+    assert [(s.epoch, s.step) for s in snapshots] == [(1, 16), (2, 32)]  # none extra at the end
+    first, final = snapshots
+    assert first.can_replace(final)
+    assert first.images is small_dataset.x_test
+    # detached: the first copy kept the weights of epoch 1 while training went on
+    for key, value in final.network.params.items():
+        np.testing.assert_array_equal(value, trainer.network.params[key])
+        assert not value.flags.writeable and value is not trainer.network.params[key]
+    assert not np.array_equal(first.network.params["W1"], final.network.params["W1"])
+    predicted, probabilities = predict(final.network, final.images)
+    np.testing.assert_array_equal(predicted, predict(trainer.network, small_dataset.x_test)[0])
+    ready = msg.PredictionsReady(1, 2, predicted, probabilities)
+    assert not ready.predicted.flags.writeable  # read-only copies travel
+
+
+def test_relay_snapshots_a_model_stopped_mid_epoch(small_dataset) -> None:
+    from engine.training import Trainer
+
+    posted: list = []
+    relay = relay_with(posted, FakeClock(), small_dataset)
+    config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=5)
+    trainer = Trainer(config, small_dataset, on_event=relay)
+    relay.trainer = trainer
+
+    def stop_after_20_steps(event: ev.Event) -> None:
+        relay(event)
+        if isinstance(event, ev.BatchEnded) and event.step == 20:
+            trainer.stop()
+
+    trainer.on_event = stop_after_20_steps
+    trainer.run()
+    snapshots = [m for m in posted if isinstance(m, msg.ModelSnapshot)]
+    assert [(s.epoch, s.step) for s in snapshots] == [(1, 16), (1, 20)]
+
+
+def test_run_control_replays_controls_onto_a_late_trainer(small_dataset) -> None:
+    from engine.training import Trainer
+
+    config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=1)
+    run = RunControl(1, config)
+    run.pause()
+    run.set_hyperparameters(learning_rate=0.05)
+    with pytest.raises(ValueError, match="learning_rate: -1"):
+        run.set_hyperparameters(learning_rate=-1.0)
+    trainer = Trainer(config, small_dataset)
+    assert run.attach(trainer)
+    assert trainer.is_paused and trainer.config.learning_rate == 0.05
+    run.stop()
+    assert trainer.stop_requested
+    stopped = RunControl(3, config)
+    stopped.stop()
+    assert not stopped.attach(Trainer(config, small_dataset))
+
+
+def test_series_thins_evenly_and_keeps_the_newest_point() -> None:
+    series = Series()
+    for i in range(10 * MAX_POINTS):
+        series.add(i / 100, 1.0 / (i + 1))
+    series.add(1.0, math.nan)
+    series.add(math.inf, 1.0)
+    assert MAX_POINTS // 2 <= len(series) <= MAX_POINTS
+    assert series.points[-1] == ((10 * MAX_POINTS - 1) / 100, 1.0 / (10 * MAX_POINTS))
+    gaps = np.diff(series.xs)
+    assert gaps.max() <= 2.5 * gaps.min()  # evenly spread over the whole run
+    assert all(math.isfinite(y) for y in series.ys)
+
+
+def test_formatting() -> None:
+    assert format_duration(0) == "00:00"
+    assert format_duration(75.4) == "01:15"
+    assert format_duration(3 * 3600 + 5) == "3:00:05"
+    assert format_duration(None) == format_duration(math.nan) == "--:--"
+    assert format_rate(950) == "950" and format_rate(12_345) == "12.3k"
+    assert format_rate(2.5e6) == "2.5M" and format_rate(math.inf) == "-"
+
+
+def test_half_block_image_draws_two_pixel_rows_per_line() -> None:
+    pixels = np.zeros((4, 3), dtype=np.uint8)
+    pixels[0, 0] = 255  # top-left pixel on
+    pixels[3, 2] = 255  # bottom-right pixel on
+    color = render_image(pixels, (4, 3))
+    assert color.plain == "▀▀▀\n▀▀▀"
+    top_left = color.spans[0].style
+    assert top_left.color.triplet == (255, 255, 255) and top_left.bgcolor.triplet == (0, 0, 0)
+    mono = render_image(pixels, (4, 3), color=False)
+    assert mono.plain == "▀  \n  ▄"
+
+
+def test_form_covers_every_config_field() -> None:
+    assert sorted(FORM_ORDER) == sorted(FIELDS)
+    assert set(APPLIES) <= set(FIELDS)
+
+
+def test_keymap_lists_every_binding() -> None:
+    names = {"→": "right", "←": "left", "?": "question_mark", "esc": "escape"}
+    listed = {names.get(key, key) for _, rows in KEYMAP for keys, _ in rows
+              for key in keys.lower().split(", ")}
+    for owner in (NNFSApp, TrainScreen, DigitViewer, HelpScreen):
+        for binding in owner.BINDINGS:
+            for key in binding.key.split(","):
+                assert key in listed, f"{owner.__name__} binds {key}, missing from KEYMAP"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnfs_tui", *args], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_cli_refuses_a_pipe_and_points_to_nnfs_train() -> None:
+    done = run_cli()
+    assert done.returncode == 2
+    assert "nnfs-train" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_help_lists_presets_and_keys() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for text in ("--preset", "--dataset", "F5", "F10", "nnfs-train"):
+        assert text in done.stdout
+    assert run_cli("--preset", "nope").returncode == 2
+
+
+def test_the_engine_never_imports_the_ui() -> None:
+    code = ("import sys, engine, engine.training, engine.cli; "
+            "bad = [m for m in ('textual', 'textual_plotext', 'plotext') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
