@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the form's starting values (default: %(default)s)")
     parser.add_argument("--dataset", metavar="NAME_OR_DIR",
                         help=FIELDS["dataset"].doc + " (default: mnist)")
+    parser.add_argument("--runs-dir", dest="runs_dir", metavar="DIR",
+                        help="where runs are recorded (default $NNFS_RUNS_DIR or "
+                             "~/.local/share/nnfs-tui/runs)")
+    parser.add_argument("--no-record", dest="record", action="store_false",
+                        help="do not record runs")
     return parser
 
 
@@ -40,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from nnfs_tui.app import create_app  # after the TTY check: Textual is slow to import
 
     try:
-        app = create_app(preset=args.preset, dataset=args.dataset)
+        app = create_app(preset=args.preset, dataset=args.dataset, runs_dir=args.runs_dir,
+                         record=args.record)
     except ConfigError as exc:
         print(f"nnfs-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE

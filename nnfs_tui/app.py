@@ -22,14 +22,23 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.config import PRESETS, TrainConfig, format_field
+from engine.checkpoint import load_checkpoint
+from engine.config import FIELDS, LIVE_FIELDS, PRESETS, TrainConfig, format_field
 from engine.data import Dataset, load_dataset
 from engine.errors import ConfigError, NNFSError
+from engine.events import EpochEnded as EngineEpochEnded
+from engine.events import Event, LayerStats
 from engine.events import RunFinished as EngineRunFinished
 from engine.metrics import predict
+from engine.network import MLP
+from engine.runs import RunRecorder, RunStore
 from engine.training import Trainer
 from nnfs_tui import messages as msg
+from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog, default_save_path
 from nnfs_tui.screens import HelpScreen, TrainScreen
+from nnfs_tui.screens.draw import DrawScreen
+from nnfs_tui.screens.inspect import InspectScreen
+from nnfs_tui.screens.runs import RunsResult, RunsScreen
 from nnfs_tui.training import EventRelay, RunControl
 from nnfs_tui.widgets.form import HyperparameterForm
 from nnfs_tui.widgets.progress import format_duration, format_percent
@@ -47,12 +56,17 @@ class NNFSApp(App[None]):
     BINDINGS = [
         # F-keys and ctrl-chords work while a text field has focus (htop / mc convention)
         Binding("f1", "help", "Help", priority=True),
+        Binding("f2", "runs", "Runs", priority=True),
         Binding("f3", "cycle_view", "View", priority=True),
+        Binding("f4", "inspect", "Inspect", priority=True),
         Binding("f5", "start", "Start", priority=True),
         Binding("f6", "pause", "Pause", priority=True),
         Binding("f6", "resume", "Resume", priority=True),
         Binding("f7", "stop", "Stop", priority=True),
-        Binding("f8", "restart", "Restart", priority=True),
+        Binding("f8", "restart", "Restart", show=False, priority=True),
+        Binding("f9", "draw", "Draw", priority=True),
+        Binding("ctrl+s", "save_model", "Save", show=False, priority=True),
+        Binding("ctrl+o", "load_checkpoint", "Load", show=False, priority=True),
         Binding("f10", "quit", "Quit", priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
@@ -70,6 +84,8 @@ class NNFSApp(App[None]):
         timing: bool = True,
         batch_interval: float = 0.1,
         threads: int | str = "auto",
+        runs_dir: str | Path | None = None,
+        record: bool = True,
     ) -> None:
         super().__init__()
         if config is None:
@@ -89,9 +105,16 @@ class NNFSApp(App[None]):
         """BLAS threads of the training loop ("auto": one, so the UI thread keeps a core)."""
         self.current_run: RunControl | None = None
         """The current or last run."""
+        self.store: RunStore = RunStore(runs_dir)
+        """The runs directory every run is recorded in (F2 lists it)."""
+        self.record: bool = record
+        """Record runs in the store (off for throwaway sessions)."""
+        self.layer_history: list[LayerStats] = []
+        """LayerStats of the current or last run, one per epoch (F4 shows them)."""
         self.runs_started = 0
         """Runs started since the app opened."""
         self._restart = False
+        self._loaded: Trainer | None = None
         self._next_snapshot: msg.ModelSnapshot | None = None
         self._cache_lock = threading.Lock()
         self._cache: tuple[tuple, Dataset] | None = None
@@ -161,18 +184,44 @@ class NNFSApp(App[None]):
         self.post_message(msg.DatasetLoaded(dataset))
         relay = EventRelay(run.id, self.post_message, dataset, interval=self.batch_interval,
                            cancelled=lambda: worker.is_cancelled)
+        recorder = run.recorder
+
+        def on_event(event: Event) -> None:
+            if recorder is not None:  # the files are on disk before the UI hears of it
+                recorder(event)
+            relay(event)
+
         try:
-            # every batch reaches the relay, which smooths the loss and throttles posting
-            trainer = Trainer(run.config, dataset, on_event=relay, batch_event_interval=0,
-                              threads=self.threads)
+            if run.resume_from is not None:  # continue a loaded checkpoint
+                trainer = run.resume_from
+                trainer.on_event = on_event
+                trainer.batch_event_interval = 0
+                trainer.threads = self.threads
+                trainer.set_hyperparameters(**{k: getattr(run.config, k) for k in LIVE_FIELDS})
+            else:
+                # every batch reaches the relay, which smooths the loss and throttles posting
+                trainer = Trainer(run.config, dataset, on_event=on_event, batch_event_interval=0,
+                                  threads=self.threads)
         except ConfigError as exc:  # e.g. a batch larger than the training set
+            self._forget_recording(run)
             self.post_message(msg.RunFailed(run.id, str(exc), exc.field))
             return
         relay.trainer = trainer
+        if recorder is not None:
+            recorder.attach(trainer)
         if not run.attach(trainer):
+            self._forget_recording(run)
             self.post_message(msg.RunFinished(run.id, EngineRunFinished("stopped", 0, 0, 0.0)))
             return
         trainer.run()
+
+    def _forget_recording(self, run: RunControl) -> None:
+        """A run that never started leaves no directory in the run store."""
+        if run.recorder is not None:
+            try:
+                self.store.delete(run.recorder.name)
+            except (NNFSError, OSError):
+                pass
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="predict", name="predict")
     def _predict(self, snapshot: msg.ModelSnapshot) -> None:
@@ -226,9 +275,18 @@ class NNFSApp(App[None]):
                 except Exception:  # noqa: BLE001 - a field the form does not show
                     pass
             return
+        self.start_run(config)
+
+    def start_run(self, config: TrainConfig) -> None:
+        """Start a run with exactly this config (F5, or a rerun from the Runs screen)."""
+        screen = self.train_screen
         screen.form.clear_run_errors()
         self.runs_started += 1
+        resume = self._resumable(config)
         self.current_run = RunControl(self.runs_started, config)
+        self.current_run.resume_from = resume
+        self.current_run.recorder = self._create_recorder(config)
+        self.layer_history = []
         screen.loss_plot.reset(config.epochs)
         screen.accuracy_plot.reset(config.epochs)
         screen.digits.clear_predictions()
@@ -237,8 +295,38 @@ class NNFSApp(App[None]):
         screen.progress.epoch_done = 0
         screen.progress.best_val = None
         self.run_state = "loading"
-        self.log_line(f"Run {self.current_run.id}: loading {config.dataset}…")
+        if resume is not None:
+            self.log_line(f"Run {self.current_run.id}: continuing the loaded checkpoint from "
+                          f"epoch {resume.state.epoch} (step {resume.state.step}).")
+        else:
+            self.log_line(f"Run {self.current_run.id}: loading {config.dataset}…")
         self._train(self.current_run)
+
+    def _resumable(self, config: TrainConfig) -> Trainer | None:
+        """The loaded checkpoint's Trainer when the form still describes its run (fields that
+        cannot change mid-run are equal), else None: then F5 starts afresh."""
+        loaded, self._loaded = self._loaded, None
+        if loaded is None:
+            return None
+        fixed = [k for k in FIELDS if not FIELDS[k].live and k != "epochs"]
+        if any(getattr(config, k) != getattr(loaded.config, k) for k in fixed):
+            self.log_line("The form no longer matches the loaded checkpoint: starting a new "
+                          "run instead of continuing it.", "warning")
+            return None
+        if config.epochs != loaded.config.epochs:
+            loaded.config = loaded.config.replace(epochs=config.epochs)
+        return loaded
+
+    def _create_recorder(self, config: TrainConfig) -> RunRecorder | None:
+        if not self.record:
+            return None
+        try:
+            recorder = self.store.create(config)
+        except NNFSError as exc:
+            self.log_line(f"This run will not be recorded: {exc}", "warning")
+            return None
+        self.log_line(f"Recording to {recorder.path}")
+        return recorder
 
     def action_pause(self) -> None:
         if self.current_run is not None and self.run_state in ("training", "loading"):
@@ -287,6 +375,155 @@ class NNFSApp(App[None]):
     def action_cycle_view(self) -> None:
         self.train_screen.action_cycle_view()
 
+    def _model_and_data(self) -> tuple[MLP | None, Dataset | None]:
+        trainer = self._loaded or self.trainer
+        if trainer is not None:
+            return trainer.network, trainer.dataset
+        return None, self.train_screen.digits.dataset
+
+    def action_inspect(self) -> None:
+        """F4: confusion matrix, first-layer weights, layer health of the current model."""
+        network, data = self._model_and_data()
+        if data is None:
+            self.notify("The test images are still loading…")
+            return
+        if not isinstance(self.screen, InspectScreen):
+            self.push_screen(InspectScreen(network, data, self.layer_history))
+
+    def action_draw(self) -> None:
+        """F9: draw a digit and watch the model's guesses."""
+        network, data = self._model_and_data()
+        if data is None:
+            self.notify("The test images are still loading…")
+            return
+        if not isinstance(self.screen, DrawScreen):
+            self.push_screen(DrawScreen(network, data))
+
+    def action_runs(self) -> None:
+        """F2: the recorded runs: compare, rerun, load, delete, export."""
+        if isinstance(self.screen, RunsScreen):
+            self.screen.dismiss(None)
+        elif len(self.screen_stack) == 1:
+            self.push_screen(RunsScreen(self.store, timing=self.timing), self.on_runs_result)
+
+    def on_runs_result(self, result: RunsResult | None) -> None:
+        if result is None:
+            return
+        if result.action == "open_checkpoint":
+            if result.checkpoint is not None:
+                self.open_checkpoint(result.checkpoint)
+            return
+        if self.run_active:
+            self.log_line(f"Run {self.current_run.id} is still {self.run_state}: stop it (F7) "
+                          "first.", "warning")
+            self.bell()
+            return
+        self._loaded = None
+        self.train_screen.form.set_config(result.config)
+        if result.action == "rerun":
+            self.log_line(f"Rerunning {result.run_name} with the same config and seed.")
+            self.start_run(result.config)
+        else:
+            self.log_line(f"Form filled from {result.run_name}; F5 starts it.")
+
+    def action_save_model(self) -> None:
+        """Ctrl+S: save the current model (mid-run too, at the next batch boundary)."""
+        trainer = self.trainer
+        if trainer is None:
+            self.log_line("Nothing to save yet: train a model first (F5).", "warning")
+            return
+        recorder = self.current_run.recorder if self.current_run is not None else None
+        default = default_save_path(recorder.path if recorder is not None else None)
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._save_model(trainer, path)
+
+        self.push_screen(SaveModelDialog(default), chosen)
+
+    @work(thread=True, exit_on_error=False, group="save")
+    def _save_model(self, trainer: Trainer, path: Path) -> None:
+        """Saving mid-run waits for a batch boundary: never on the UI thread."""
+        try:
+            out = trainer.save(path, timeout=60)
+        except (NNFSError, TimeoutError) as exc:
+            self.post_message(msg.ModelSaved(path, error=str(exc)))
+        else:
+            self.post_message(msg.ModelSaved(out, epoch=trainer.state.epoch,
+                                             step=trainer.state.step))
+
+    def on_model_saved(self, message: msg.ModelSaved) -> None:
+        if message.error:
+            self.log_line(f"Save failed: {message.error} (the model is still in memory; "
+                          "Ctrl+S tries again)", "error")
+            self.notify(message.error, title="Save failed", severity="error", timeout=8)
+        else:
+            self.log_line(f"Saved the model after epoch {message.epoch}, step {message.step} "
+                          f"to {message.path}", "success")
+            self.notify(str(message.path), title="Model saved")
+
+    def action_load_checkpoint(self) -> None:
+        """Ctrl+O: load a checkpoint to inspect it or to continue training it."""
+        if self.run_active:
+            self.log_line("Stop the run (F7) before loading a checkpoint.", "warning")
+            self.bell()
+            return
+        self.push_screen(LoadCheckpointDialog(self.store), self._checkpoint_chosen)
+
+    def _checkpoint_chosen(self, path: Path | None) -> None:
+        if path is not None:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: Path) -> None:
+        if self.run_active:
+            self.log_line("Stop the run (F7) before opening a checkpoint.", "warning")
+            return
+        self.log_line(f"Opening {path}…")
+        self._open_checkpoint(Path(path))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="open")
+    def _open_checkpoint(self, path: Path) -> None:
+        """Load the dataset and the checkpoint into a Trainer that is not running yet."""
+        try:
+            config = load_checkpoint(path).config
+            trainer = Trainer.from_checkpoint(path, self._dataset_for(config),
+                                              threads=self.threads)
+        except (NNFSError, OSError) as exc:
+            self.post_message(msg.CheckpointOpened(path, None, str(exc)))
+            return
+        self.post_message(msg.CheckpointOpened(path, trainer))
+
+    def on_checkpoint_opened(self, message: msg.CheckpointOpened) -> None:
+        trainer = message.trainer
+        if trainer is None:
+            self.log_line(f"Cannot open the checkpoint: {message.error}", "error")
+            self.notify(message.error, title="Cannot open", severity="error", timeout=8)
+            return
+        if self.run_active:
+            return
+        self._loaded = trainer
+        screen = self.train_screen
+        screen.form.set_config(trainer.config)
+        screen.loss_plot.reset(trainer.config.epochs)
+        screen.accuracy_plot.reset(trainer.config.epochs)
+        screen.progress.epochs = trainer.config.epochs
+        for entry in trainer.history:
+            self._plot_epoch(EngineEpochEnded(**entry))
+        self.post_message(msg.DatasetLoaded(trainer.dataset))
+        self.runs_started += 1
+        self.current_run = RunControl(self.runs_started, trainer.config)
+        self.current_run.trainer = trainer
+        self._next_snapshot = msg.ModelSnapshot(self.current_run.id, trainer.state.epoch,
+                                                trainer.state.step,
+                                                msg.snapshot(trainer.network),
+                                                trainer.dataset.x_test)
+        self._predict_next()
+        st = trainer.state
+        last = trainer.history[-1] if trainer.history else None
+        acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
+        self.log_line(f"Loaded {message.path}: epoch {st.epoch}, step {st.step}{acc}. F4 "
+                      "inspects it, F9 draws for it, F5 continues training it.", "success")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Start run", "Train with the form's values (F5)", self.action_start)
@@ -294,6 +531,16 @@ class NNFSApp(App[None]):
         yield SystemCommand("Stop run", "Stop at the next batch (F7)", self.action_stop)
         yield SystemCommand("Start over", "Stop and start a fresh run (F8)", self.action_restart)
         yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
+        yield SystemCommand("Runs", "Compare, rerun, load or delete recorded runs (F2)",
+                            self.action_runs)
+        yield SystemCommand("Inspect model", "Confusion matrix, weights, layer health (F4)",
+                            self.action_inspect)
+        yield SystemCommand("Draw a digit", "Draw and watch the guesses (F9)",
+                            self.action_draw)
+        yield SystemCommand("Save model", "Write a checkpoint now (Ctrl+S)",
+                            self.action_save_model)
+        yield SystemCommand("Load checkpoint", "Inspect or continue a saved model (Ctrl+O)",
+                            self.action_load_checkpoint)
         yield SystemCommand("Next view", "Loss, accuracy, digits, log below 110x34 (F3)",
                             self.action_cycle_view)
         digits = self.train_screen.digits
@@ -325,11 +572,15 @@ class NNFSApp(App[None]):
 
     def log_line(self, text: str, level: str = "info") -> None:
         """A line in the run log (and the Textual devtools log)."""
+        if not self.screen_stack:  # shutting down
+            return
         self.train_screen.log_view.add(text, level)
         self.log.info(text)
 
     def _current(self, message: msg.RunMessage) -> bool:
         """True when the message comes from the current run (a stale one is dropped)."""
+        if not self.screen_stack:  # shutting down: the screens are gone
+            return False
         return self.current_run is not None and message.run_id == self.current_run.id
 
     def _seconds(self, seconds: float) -> str:
@@ -353,6 +604,8 @@ class NNFSApp(App[None]):
 
     # -- messages from the worker ----------------------------------------------------------
     def on_dataset_loaded(self, message: msg.DatasetLoaded) -> None:
+        if not self.screen_stack:
+            return
         screen = self.train_screen
         screen.digits.set_dataset(message.dataset)
         screen.form.n_features = message.dataset.n_features
@@ -367,6 +620,9 @@ class NNFSApp(App[None]):
         screen.progress.start(e)
         screen.loss_plot.reset(c.epochs)
         screen.accuracy_plot.reset(c.epochs)
+        if e.start_epoch and self.trainer is not None:  # a resumed run: its curves so far
+            for entry in list(self.trainer.history)[:e.start_epoch]:
+                self._plot_epoch(EngineEpochEnded(**entry))
         if self.run_state == "loading":
             self.run_state = "training"
         shape = "-".join(str(s) for s in (screen.form.n_features, *c.hidden_sizes,
@@ -389,16 +645,27 @@ class NNFSApp(App[None]):
         if not self._current(message):
             return
         e = message.event
-        screen = self.train_screen
-        screen.progress.update_epoch(e)
-        screen.loss_plot.add_epoch(e, message.loss_points)
-        screen.accuracy_plot.add_epoch(e)
+        self._plot_epoch(e, message.loss_points)
         val = (f" · val {e.val_loss:.4f} {format_percent(e.val_acc)}"
                if e.val_acc is not None else "")
         self.log_line(
             f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} {format_percent(e.train_acc)}"
             f"{val} · test {e.test_loss:.4f} {format_percent(e.test_acc)} "
             f"({self._seconds(e.epoch_seconds)})", "epoch")
+
+    def _plot_epoch(self, e: EngineEpochEnded, loss_points: tuple = ()) -> None:
+        screen = self.train_screen
+        screen.progress.update_epoch(e)
+        screen.loss_plot.add_epoch(e, loss_points)
+        screen.accuracy_plot.add_epoch(e)
+
+    def on_layer_stats_ready(self, message: msg.LayerStatsReady) -> None:
+        if not self._current(message):
+            return
+        self.layer_history.append(message.event)
+        for screen in self.screen_stack:
+            if isinstance(screen, InspectScreen):
+                screen.add_layer_stats(message.event)
 
     def on_model_snapshot(self, message: msg.ModelSnapshot) -> None:
         if not self._current(message):
@@ -463,6 +730,8 @@ class NNFSApp(App[None]):
         self._after_run()
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
+        if not self.screen_stack:
+            return
         if message.run_id == 0:  # the preview could not load
             self.train_screen.digits.status = message.error
             self.train_screen.digits.refresh()
@@ -508,6 +777,8 @@ def create_app(
     timing: bool = True,
     batch_interval: float = 0.1,
     threads: int | str = "auto",
+    runs_dir: str | Path | None = None,
+    record: bool = True,
 ) -> NNFSApp:
     """The app as ``nnfs-tui`` runs it; the tests and figs/ build it the same way.
 
@@ -528,4 +799,5 @@ def create_app(
     elif dataset is not None:
         config = config.replace(dataset=str(dataset))
     return NNFSApp(config, preset=preset, dataset=loaded, timing=timing,
-                   batch_interval=batch_interval, threads=threads)
+                   batch_interval=batch_interval, threads=threads, runs_dir=runs_dir,
+                   record=record)

@@ -14,6 +14,11 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("F7", "stop the run (at the next batch)"),
         ("F8", "start over: stop the run and start a fresh one"),
         ("F3", "next view: loss, accuracy, digits, log (below 110x34)"),
+        ("F2", "runs: every recorded run, to compare, rerun, load or delete"),
+        ("F4", "inspect the model: confusion matrix, weights, layer health"),
+        ("F9", "draw a digit and watch the model's guesses"),
+        ("Ctrl+S", "save the model now (mid-run too)"),
+        ("Ctrl+O", "load a checkpoint to inspect it or continue training it"),
         ("F10, Ctrl+Q", "quit (stops the run first)"),
         ("Ctrl+P", "command palette: every action by name"),
     )),
@@ -26,6 +31,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Outside a text field", (
         ("Space", "pause / resume"),
         ("s", "start a run"),
+        ("i", "inspect the model (as F4)"),
+        ("d", "draw a digit (as F9)"),
         ("v", "next view (below 110x34)"),
         ("?", "help"),
         ("q", "quit"),
@@ -37,6 +44,51 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("m", "only the digits the model gets wrong (toggle)"),
         ("Home", "first test digit"),
     )),
+    ("Runs (F2)", (
+        ("↑, ↓, PageUp, PageDown, Home, End", "move through the runs"),
+        ("←, →", "scroll the columns (the name stays)"),
+        ("Space, Enter", "select / unselect a run: its curves join the plots (up to 8)"),
+        ("c", "unselect all"),
+        ("/", "filter: every word must match name, architecture, activation, optimizer or "
+              "status (Enter or ↓ back to the table)"),
+        ("s, S", "sort by the next column / reverse the sort (or click a header)"),
+        ("m", "plots show test, validation or train curves"),
+        ("d", "config diff of the two selected runs"),
+        ("r", "rerun the run: same config, same seed, same result"),
+        ("l", "load the run's config into the form"),
+        ("o", "open the run's model (inspect it or continue training it)"),
+        ("x, Delete", "delete the run (asks first)"),
+        ("e", "export the filtered, sorted table to CSV"),
+        ("Ctrl+R", "read the runs directory again"),
+        ("Esc, q", "close"),
+    )),
+    ("Inspect (F4)", (
+        ("1, 2, 3", "tabs: confusion matrix, first-layer weights, layer health"),
+        ("↑, ↓, ←, →", "confusion matrix: move between cells (a click selects one)"),
+        ("Enter", "page through that cell's test images, most confident mistake first"),
+        ("w", "jump to the cell with the most mistakes"),
+        ("n, p", "next / previous image of the cell, or page of weights"),
+        ("→, j, ←, k", "with the images focused: next / previous image"),
+        ("Home, End", "first / last image of the cell"),
+        ("Backspace, Esc", "from the images back to the matrix (Esc on the matrix closes)"),
+        ("PageDown, PageUp", "next / previous page of weights"),
+        ("z", "weights: full-size or half-size tiles"),
+        ("r", "look again at the model as it is now (it may have trained on)"),
+    )),
+    ("Draw (F9)", (
+        ("↑, ↓, ←, →", "move the brush a pixel"),
+        ("Shift+↑, Shift+↓, Shift+←, Shift+→", "move the brush four pixels"),
+        ("Space", "paint under the brush"),
+        ("d", "pen down / up: moving paints"),
+        ("e", "eraser down / up: moving rubs out"),
+        ("x, Delete", "rub out under the brush"),
+        ("c", "clear"),
+        ("+, =, -", "larger / smaller brush"),
+        ("u, Ctrl+Z", "undo"),
+        ("t", "a random test image on the canvas"),
+        ("mouse", "drag paints, right-drag erases"),
+        ("Esc", "close"),
+    )),
 )
 
 
@@ -45,5 +97,5 @@ def keymap_text() -> str:
     lines = []
     for section, keys in KEYMAP:
         lines.append(f"{section}:")
-        lines.extend(f"  {k:<16} {what}" for k, what in keys)
+        lines.extend(f"  {k:<20} {what}" for k, what in keys)
     return "\n".join(lines)

@@ -8,6 +8,7 @@ plain numbers) travel as they are; arrays travel as read-only copies.
 from __future__ import annotations
 
 import copy as _copy
+from pathlib import Path
 
 import numpy as np
 from textual.message import Message
@@ -15,6 +16,7 @@ from textual.message import Message
 from engine import events as ev
 from engine.data import Dataset
 from engine.network import MLP
+from engine.training import Trainer
 
 Point = tuple[float, float]
 """(x, y) with x on the epoch axis (0.5 = halfway through the first epoch)."""
@@ -173,3 +175,40 @@ class RunFailed(RunMessage):
         """The engine's one-line message."""
         self.field: str | None = field
         """The config field to blame, when the error names one."""
+
+
+class LayerStatsReady(RunMessage):
+    """Per-layer health after an epoch, for the Inspect screen."""
+
+    def __init__(self, run_id: int, event: ev.LayerStats) -> None:
+        super().__init__(run_id)
+        self.event: ev.LayerStats = event
+        """Gradient and weight RMS per weight matrix; dead share per hidden layer."""
+
+
+class ModelSaved(Message, bubble=False):
+    """A save asked for by the user finished (or failed)."""
+
+    def __init__(self, path: Path, error: str = "", epoch: int = 0, step: int = 0) -> None:
+        super().__init__()
+        self.path: Path = path
+        """Where the checkpoint was (or was to be) written."""
+        self.error: str = error
+        """Why it failed; empty on success."""
+        self.epoch: int = epoch
+        """Whole epochs the saved model had trained."""
+        self.step: int = step
+        """Updates the saved model had taken."""
+
+
+class CheckpointOpened(Message, bubble=False):
+    """A checkpoint was loaded into a (not yet running) Trainer, or could not be."""
+
+    def __init__(self, path: Path, trainer: Trainer | None, error: str = "") -> None:
+        super().__init__()
+        self.path: Path = path
+        """The checkpoint file."""
+        self.trainer: Trainer | None = trainer
+        """A Trainer holding the checkpoint's weights, optimizer and history; None on error."""
+        self.error: str = error
+        """Why it could not be opened; empty on success."""

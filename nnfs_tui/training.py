@@ -21,6 +21,7 @@ from textual.message import Message
 from engine import events as ev
 from engine.config import TrainConfig
 from engine.data import Dataset
+from engine.runs import RunRecorder
 from engine.training import Trainer
 from nnfs_tui import messages as msg
 
@@ -38,6 +39,10 @@ class RunControl:
         """The config the run was started with."""
         self.trainer: Trainer | None = None
         """The engine's Trainer, once the worker has built it."""
+        self.recorder: RunRecorder | None = None
+        """Writes the run into the run store (None when recording is off or failed)."""
+        self.resume_from: Trainer | None = None
+        """A Trainer restored from a checkpoint, to continue instead of building a new one."""
         self._lock = threading.Lock()
         self._stop = False
         self._paused = False
@@ -131,6 +136,8 @@ class EventRelay:
             self._post_snapshot(event.epoch, event.step)
         elif isinstance(event, ev.RunStarted):
             self.post(msg.RunStarted(self.run_id, event, self.dataset.name))
+        elif isinstance(event, ev.LayerStats):
+            self.post(msg.LayerStatsReady(self.run_id, event))
         elif isinstance(event, ev.HyperparametersChanged):
             self.post(msg.HyperparametersChanged(self.run_id, event))
         elif isinstance(event, ev.Paused):

@@ -40,6 +40,8 @@ class TrainScreen(Screen[None]):
         # letters: only when no text field has focus (an Input takes them first)
         Binding("space", "app.toggle_pause", "Pause/resume", show=False),
         Binding("s", "app.start", "Start", show=False),
+        Binding("i", "app.inspect", "Inspect", show=False),
+        Binding("d", "app.draw", "Draw", show=False),
         Binding("v", "cycle_view", "Next view", show=False),
         Binding("question_mark", "app.help", "Help", show=False),
         Binding("q", "app.quit", "Quit", show=False),
@@ -127,6 +129,11 @@ class TrainScreen(Screen[None]):
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
+        # at 80 columns every F-key must fit, F10 Quit included: tighter spacing, and the
+        # palette hint goes (Ctrl+P still opens it; F1 lists it)
+        for footer in self.query(Footer):
+            footer.compact = compact
+            footer.show_command_palette = not compact
         self.app.refresh_bindings()
 
     def watch_view(self, view: str) -> None:

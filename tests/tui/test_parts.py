@@ -182,10 +182,30 @@ def test_form_covers_every_config_field() -> None:
 
 
 def test_keymap_lists_every_binding() -> None:
-    names = {"→": "right", "←": "left", "?": "question_mark", "esc": "escape"}
-    listed = {names.get(key, key) for _, rows in KEYMAP for keys, _ in rows
-              for key in keys.lower().split(", ")}
-    for owner in (NNFSApp, TrainScreen, DigitViewer, HelpScreen):
+    from nnfs_tui.screens.draw import DrawScreen
+    from nnfs_tui.screens.inspect import InspectScreen
+    from nnfs_tui.screens.runs import RunsScreen
+    from nnfs_tui.widgets.canvas import DrawingCanvas
+    from nnfs_tui.widgets.confusion import ConfusionMatrix
+    from nnfs_tui.widgets.mistakes import MistakeViewer
+    from nnfs_tui.widgets.runs_table import RunsTable
+    from nnfs_tui.widgets.weights import WeightGrid
+
+    names = {"?": "question_mark", "esc": "escape", "/": "slash", "+": "plus",
+             "=": "equals_sign", "-": "minus", "pageup": "pageup", "pagedown": "pagedown"}
+    arrows = {"→": "right", "←": "left", "↑": "up", "↓": "down"}
+
+    def normal(key: str) -> str:
+        key = key if key == "S" else key.lower()  # terminals send a capital S
+        for arrow, name in arrows.items():
+            key = key.replace(arrow, name)
+        return names.get(key, key)
+
+    listed = {normal(key) for _, rows in KEYMAP for keys, _ in rows for key in keys.split(", ")}
+    listed |= {"ctrl+home", "ctrl+end", "shift+s"}  # DataTable's own, and S typed with shift
+    for owner in (NNFSApp, TrainScreen, DigitViewer, HelpScreen, RunsScreen, RunsTable,
+                  InspectScreen, ConfusionMatrix, MistakeViewer, WeightGrid, DrawScreen,
+                  DrawingCanvas):
         for binding in owner.BINDINGS:
             for key in binding.key.split(","):
                 assert key in listed, f"{owner.__name__} binds {key}, missing from KEYMAP"

@@ -1,0 +1,91 @@
+"""The app's explore features wired together: every run recorded, the Runs screen's rerun,
+Inspect and Draw on the live model, save mid-run, and load-then-continue."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.checkpoint import load_checkpoint
+from engine.runs import RunStore
+from nnfs_tui.app import create_app
+from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog
+from nnfs_tui.screens.draw import DrawScreen
+from nnfs_tui.screens.inspect import InspectScreen
+from nnfs_tui.screens.runs import RunsScreen
+from tests.tui.helpers import LONG, SMALL, wait_for
+
+
+def app_with_store(small_dataset, tmp_path, **changes):
+    return create_app(SMALL.replace(**changes), dataset=small_dataset, timing=False,
+                      runs_dir=tmp_path / "runs")
+
+
+async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
+        first_acc = app.trainer.history[-1]["test_acc"]
+        runs = RunStore(tmp_path / "runs").list()
+        assert [r.status for r in runs] == ["completed"]
+        assert runs[0].config == SMALL and len(runs[0].metrics()) == 2
+
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await pilot.press("r")  # rerun the highlighted (only) run
+        await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
+                       "the rerun")
+        assert app.trainer.history[-1]["test_acc"] == first_acc
+        assert len(RunStore(tmp_path / "runs").list()) == 2
+
+
+async def test_inspect_and_draw_open_on_the_trained_model(small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the run")
+        assert [s.epoch for s in app.layer_history] == [1, 2]
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), "Inspect")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, InspectScreen), "closing")
+        app.train_screen.digits.focus()
+        await pilot.press("d")  # the letter works outside text fields
+        await wait_for(pilot, lambda: isinstance(app.screen, DrawScreen), "Draw")
+
+
+async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path, epochs=LONG)
+    saved = tmp_path / "mid.npz"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.trainer is not None and app.trainer.state.epoch >= 1,
+                       "an epoch")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveModelDialog), "the dialog")
+        dialog = app.screen
+        dialog.query_one("Input").value = str(saved)
+        await pilot.press("enter")
+        await wait_for(pilot, saved.exists, "the checkpoint to be written")
+        assert app.run_active  # saving did not stop training
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+        ckpt = load_checkpoint(saved)
+        assert ckpt.loop["epoch"] >= 1 and ckpt.config.epochs == LONG
+
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoadCheckpointDialog), "Load")
+        app.screen.query_one("Input").value = str(saved)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app._loaded is not None, "the checkpoint to open")
+        loaded = app._loaded
+        np.testing.assert_array_equal(loaded.network.params["W1"], ckpt.params["W1"])
+        start_step = loaded.state.step
+
+        await pilot.press("f5")  # continue it
+        await wait_for(pilot, lambda: app.trainer is loaded and loaded.state.step > start_step,
+                       "training to continue from the checkpoint")
+        assert app.trainer.state.epoch >= ckpt.loop["epoch"]
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the second stop")
