@@ -58,7 +58,7 @@ class FieldSpec:
 def _num(kind: str, low: float, high: float, doc: str, *, low_open: bool = False,
          live: bool = False) -> FieldSpec:
     if kind == "int":
-        allowed = f"a whole number from {low:g} to {high:g}"
+        allowed = f"a whole number from {int(low)} to {int(high)}"
     else:
         left = "(" if low_open else "["
         allowed = f"a finite number in {left}{low:g}, {high:g}]"
