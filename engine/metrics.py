@@ -32,9 +32,13 @@ def predict(network, x: np.ndarray, *, chunk: int = EVAL_CHUNK) -> tuple[np.ndar
     return probs.argmax(axis=1), probs
 
 
-def evaluate(network, x: np.ndarray, y: np.ndarray, *,
-             chunk: int = EVAL_CHUNK) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of the network on (x, y); (nan, nan) for an empty set."""
+def evaluate(network, x: np.ndarray, y: np.ndarray, *, chunk: int = EVAL_CHUNK,
+             probs_out: np.ndarray | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the network on (x, y); (nan, nan) for an empty set.
+
+    With ``probs_out`` (n, classes) the class probabilities are written there too, so a
+    caller that wants predictions does not run the network a second time.
+    """
     if len(x) == 0:
         return float("nan"), float("nan")
     total_loss = 0.0
@@ -44,9 +48,12 @@ def evaluate(network, x: np.ndarray, y: np.ndarray, *,
         yb = np.asarray(y[start:start + chunk], dtype=np.intp)
         logits = network.forward(xb).astype(np.float64)
         shifted = logits - logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1))
-        total_loss += float(np.sum(log_norm - shifted[np.arange(len(yb)), yb]))
+        exp = np.exp(shifted)
+        sums = exp.sum(axis=1)
+        total_loss += float(np.sum(np.log(sums) - shifted[np.arange(len(yb)), yb]))
         correct += int(np.sum(logits.argmax(axis=1) == yb))
+        if probs_out is not None:
+            probs_out[start:start + chunk] = exp / sums[:, None]
     return total_loss / len(x), correct / len(x)
 
 

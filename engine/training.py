@@ -123,6 +123,9 @@ class Trainer:
         self.network = build_network(config, dataset.n_features, dataset.n_classes)
         self.optimizer = build_optimizer(config)
         self.state = LoopState()
+        self.test_probs: np.ndarray | None = None
+        """Class probabilities (n_test, classes) of the test set after the last epoch, from
+        the evaluation itself (read-only; a new array each epoch)."""
         self.rng = np.random.default_rng([config.seed, 1])
         self._lock = threading.RLock()
         self._running = threading.Event()
@@ -330,7 +333,10 @@ class Trainer:
         has_val = len(data.x_val) > 0
         val_loss, val_acc = evaluate(self.network, data.x_val, data.y_val) if has_val else (
             None, None)
-        test_loss, test_acc = evaluate(self.network, data.x_test, data.y_test)
+        probs = np.empty((len(data.x_test), self.network.sizes[-1]), dtype=self.network.dtype)
+        test_loss, test_acc = evaluate(self.network, data.x_test, data.y_test, probs_out=probs)
+        probs.setflags(write=False)
+        self.test_probs = probs
         st.epoch += 1
         st.position = 0
         st.perm = None

@@ -66,3 +66,24 @@ def test_no_progress_bar_when_not_a_terminal():
     rep(BatchEnded(epoch=1, batch=5, batches_per_epoch=10, step=5, loss=0.5, accuracy=0.9,
                    learning_rate=0.1, samples_per_second=500.0, elapsed=1.0))
     assert err.getvalue() == ""
+
+
+def test_evaluate_can_hand_back_the_probabilities_it_computed():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(300, 12), dtype=np.uint8)
+    y = rng.integers(0, 4, 300)
+    net = MLP([12, 6, 4], seed=1)
+    out = np.empty((300, 4), np.float32)
+    assert evaluate(net, x, y, chunk=128, probs_out=out) == evaluate(net, x, y, chunk=128)
+    np.testing.assert_allclose(out, predict(net, x)[1], rtol=1e-5)
+
+
+def test_the_trainer_keeps_the_test_probabilities_of_its_last_epoch(mnist_small):
+    from engine.training import Trainer
+
+    trainer = Trainer(TrainConfig(hidden_sizes=(8,), epochs=1, subset=3000), mnist_small)
+    trainer.run()
+    expected = predict(trainer.network, mnist_small.x_test)[1]
+    np.testing.assert_allclose(trainer.test_probs, expected, rtol=1e-5, atol=1e-7)
+    assert trainer.history[-1]["test_acc"] == np.mean(
+        trainer.test_probs.argmax(axis=1) == mnist_small.y_test)
