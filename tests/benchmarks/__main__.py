@@ -8,7 +8,8 @@ two-thread runs crawl).
 
 Sections: (1) engine seconds per epoch and the FLOP floor, (2) PyTorch CPU on the same loop
 when ``import torch`` works, (3) the default preset on seeds 0-2 as a user runs it, (4) peak
-memory, (5) the BLAS thread policy idle and with a busy core, (6) where an epoch's time goes.
+memory, (5) the BLAS thread policy idle and with a busy core, (6) where an epoch's time goes,
+(7) training throughput inside the app against the same training headless (issue 3: >= 90%).
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` is instant.
     from engine import PRESETS, load_dataset
-    from tests.benchmarks import compare, engine_bench, headless, machine, report
+    from tests.benchmarks import compare, engine_bench, headless, in_app, machine, report
 
     start = time.perf_counter()
     # Engine vs torch: rounds × epochs per round measured epochs each (plus one warm-up).
     rounds, per_round = (2, 2) if args.quick else (4, 2)
     seeds = (0,) if args.quick else (0, 1, 2)
+    # App vs headless: pairs of (headless round, app round), each warm-up + epochs epochs.
+    app_pairs, app_epochs = (1, 3) if args.quick else (3, 4)
     res: dict[str, Any] = {
         "schema": 1,
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -53,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(),
         "load_average": {"start": machine.load_average()},
         "settings": {"rounds": rounds, "epochs_per_round": per_round, "warmup_epochs": 1,
-                     "seeds": list(seeds), "engine_threads": "auto"},
+                     "seeds": list(seeds), "engine_threads": "auto",
+                     "app_vs_headless": {"pairs": app_pairs, "epochs_per_round": app_epochs,
+                                         "warmup_epochs": 1}},
     }
 
     _log(start, "loading MNIST")
@@ -87,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     res["load_average"]["during_comparison"] = timings["load_averages"]
     if with_torch:
         res["torch"] = timings["torch"]
+
+    _log(start, "in the app: default preset trained by F5 in run_test vs headless, alternating")
+    res["app_vs_headless"] = in_app.app_vs_headless(
+        dataset, preset="default", pairs=app_pairs, epochs=app_epochs, warmup=1,
+        log=lambda msg: _log(start, "  " + msg))
+    res["load_average"]["during_app_vs_headless"] = res["app_vs_headless"]["load_averages"]
 
     _log(start, "engine: where an epoch's time goes")
     res["breakdown"] = engine_bench.breakdown(seed_cfg, dataset, epochs=1 if args.quick else 3)

@@ -136,6 +136,29 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
             _row(s, f"{net}: Trainer on top (divergence check, schedule, events, locks)",
                  bd["trainer_epoch_s"] - bd["hand_loop_s"], "s/epoch"),
         ]
+    ah = res.get("app_vs_headless")
+    if ah:
+        s = "7 app throughput"
+        head, app = ah["headless"], ah["app"]
+        pairs = f"{ah['pairs']} pair{'s' if ah['pairs'] != 1 else ''}"
+        target = f">= {ah['target_ratio']:.2f}"
+        rows += [
+            _row(s, f"headless Trainer, preset default {ah['network']}, median of "
+                    f"{head['epochs']} epochs", head["median_samples_per_s"], "samples/s", ".0f"),
+            _row(s, f"the same in the app (F5 in run_test at {ah['app_size'][0]}x"
+                    f"{ah['app_size'][1]}), median of {app['epochs']} epochs",
+                 app["median_samples_per_s"], "samples/s", ".0f"),
+            _row(s, f"app / headless samples/s, medians ({pairs}, rounds alternating)",
+                 ah["ratio_median"], "x", ".3f", target,
+                 ah["ratio_median"] >= ah["target_ratio"]),
+            _row(s, "app / headless samples/s, best epoch of each", ah["ratio_best"], "x",
+                 ".3f", target, ah["ratio_best"] >= ah["target_ratio"]),
+            _row(s, "app / headless, lowest pair ("
+                    + ", ".join(f"{r:.3f}" for r in ah["ratio_per_pair"]) + ")",
+                 min(ah["ratio_per_pair"]), "x", ".3f"),
+            _row(s, "app / headless, wall time epoch end to end (+events, evaluation)",
+                 ah["ratio_wall_median"], "x", ".3f"),
+        ]
     return rows
 
 
