@@ -94,8 +94,8 @@ class RunInfo:
     path: Path
     """The run's directory."""
     status: str = "incomplete"
-    """running, completed, stopped, diverged, interrupted (its process died) or incomplete
-    (unreadable files)."""
+    """running, completed, stopped, diverged, failed (the training code raised),
+    interrupted (its process died) or incomplete (unreadable files)."""
     config: TrainConfig | None = None
     """The run's config; None when config.json is missing or invalid."""
     started_at: str = ""
@@ -284,6 +284,8 @@ class RunRecorder:
         self.best_val_acc: float | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._t0 = time.monotonic()
+        self.reason = ""
+        """Why the run failed, when it did."""
         self.live_changes: list[dict[str, Any]] = []
         """Hyperparameters changed during the run: step, epoch and the new values."""
         self.errors: list[str] = []
@@ -325,6 +327,15 @@ class RunRecorder:
                 self.trainer.save(self.path / "final.npz")
             self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
 
+    def fail(self, reason: str) -> None:
+        """The training thread raised: mark the run "failed" with the reason (its best.npz
+        and metrics.csv still hold everything up to the last finished epoch)."""
+        self.reason = reason
+        try:
+            self._write_meta("failed", epochs=len(self.rows))
+        except NNFSError as exc:
+            self.errors.append(str(exc))
+
     def _write_config(self, config: TrainConfig) -> None:
         _write_atomic(self.path / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 
@@ -354,7 +365,7 @@ class RunRecorder:
             "best_val_acc": self.best_val_acc,
             "best_epoch": self.best_epoch,
             "test_acc": finished.test_acc if finished else last.get("test_acc"),
-            "reason": finished.reason if finished else "",
+            "reason": finished.reason if finished else self.reason,
             "live_changes": self.live_changes,
             "pid": os.getpid(),
         }

@@ -11,7 +11,10 @@ Training runs in a thread worker; the worker never touches widgets, it posts the
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,9 +35,11 @@ from engine.events import RunFinished as EngineRunFinished
 from engine.metrics import predict
 from engine.network import MLP
 from engine.runs import RunRecorder, RunStore
+from engine.sweep import Trial, leaderboard
 from engine.training import Trainer
 from nnfs_tui import messages as msg
 from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog, default_save_path
+from nnfs_tui.dialogs.sweep import SweepDialog, SweepProgress
 from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
@@ -45,6 +50,10 @@ from nnfs_tui.widgets.progress import format_duration, format_percent
 
 #: States in which a run is in progress (one at a time).
 ACTIVE_STATES = ("loading", "training", "paused", "stopping")
+
+#: Seconds a quit (or a signal) waits for the training thread to write the run's final
+#: checkpoint before the app exits anyway (the whole exit stays within 5 seconds).
+QUIT_WAIT = 3.5
 
 
 class NNFSApp(App[None]):
@@ -67,8 +76,11 @@ class NNFSApp(App[None]):
         Binding("f9", "draw", "Draw", priority=True),
         Binding("ctrl+s", "save_model", "Save", show=False, priority=True),
         Binding("ctrl+o", "load_checkpoint", "Load", show=False, priority=True),
+        Binding("f12", "sweep", "Sweep", show=False, priority=True),
         Binding("f10", "quit", "Quit", priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # not a priority: the Draw screen's canvas keeps Ctrl+Z for undo
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),
     ]
 
     run_state: reactive[str] = reactive("idle", init=False)
@@ -118,6 +130,10 @@ class NNFSApp(App[None]):
         self._next_snapshot: msg.ModelSnapshot | None = None
         self._cache_lock = threading.Lock()
         self._cache: tuple[tuple, Dataset] | None = None
+        self._training_lock = threading.Lock()  # one training thread at a time, always
+        self._exit_code: int | None = None  # set once quitting has begun
+        self.sweep: SweepProgress | None = None
+        """The sweep under way (F12), whose trials run one after another; None when none."""
 
     # -- screens ---------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -174,6 +190,20 @@ class NNFSApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", name="training")
     def _train(self, run: RunControl) -> None:
+        """The training thread of one run.
+
+        A new run's thread waits here until the last one has returned (F8 and sweeps start
+        the next run as soon as the last one reports its end), and ``run.thread_done`` tells
+        a quit when the run's final checkpoint is on disk.
+        """
+        try:
+            with self._training_lock:
+                self._train_run(run)
+        finally:
+            if run.thread_done is not None:
+                run.thread_done.set()
+
+    def _train_run(self, run: RunControl) -> None:
         """Build the Trainer and run it; everything else happens through messages."""
         worker = get_current_worker()
         try:
@@ -213,7 +243,12 @@ class NNFSApp(App[None]):
             self._forget_recording(run)
             self.post_message(msg.RunFinished(run.id, EngineRunFinished("stopped", 0, 0, 0.0)))
             return
-        trainer.run()
+        try:
+            trainer.run()
+        except Exception as exc:  # shown by on_worker_state_changed; the record says so too
+            if recorder is not None:
+                recorder.fail(f"{type(exc).__name__}: {exc}")
+            raise
 
     def _forget_recording(self, run: RunControl) -> None:
         """A run that never started leaves no directory in the run store."""
@@ -277,15 +312,17 @@ class NNFSApp(App[None]):
             return
         self.start_run(config)
 
-    def start_run(self, config: TrainConfig) -> None:
+    def start_run(self, config: TrainConfig, *, prefix: str = "") -> None:
         """Start a run with exactly this config (F5, or a rerun from the Runs screen)."""
+        if self._exit_code is not None:  # quitting: no new run (F8 or a sweep would start one)
+            return
         screen = self.train_screen
         screen.form.clear_run_errors()
         self.runs_started += 1
         resume = self._resumable(config)
         self.current_run = RunControl(self.runs_started, config)
         self.current_run.resume_from = resume
-        self.current_run.recorder = self._create_recorder(config)
+        self.current_run.recorder = self._create_recorder(config, prefix)
         self.layer_history = []
         screen.loss_plot.reset(config.epochs)
         screen.accuracy_plot.reset(config.epochs)
@@ -300,6 +337,7 @@ class NNFSApp(App[None]):
                           f"epoch {resume.state.epoch} (step {resume.state.step}).")
         else:
             self.log_line(f"Run {self.current_run.id}: loading {config.dataset}…")
+        self.current_run.thread_done = threading.Event()
         self._train(self.current_run)
 
     def _resumable(self, config: TrainConfig) -> Trainer | None:
@@ -317,11 +355,11 @@ class NNFSApp(App[None]):
             loaded.config = loaded.config.replace(epochs=config.epochs)
         return loaded
 
-    def _create_recorder(self, config: TrainConfig) -> RunRecorder | None:
+    def _create_recorder(self, config: TrainConfig, prefix: str = "") -> RunRecorder | None:
         if not self.record:
             return None
         try:
-            recorder = self.store.create(config)
+            recorder = self.store.create(config, self.store.new_name(config, prefix))
         except NNFSError as exc:
             self.log_line(f"This run will not be recorded: {exc}", "warning")
             return None
@@ -362,11 +400,58 @@ class NNFSApp(App[None]):
         else:
             self.action_start()
 
+    # -- quitting ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """F10 / Ctrl+Q: stop the training thread (it ends at the next batch) and exit."""
-        if self.current_run is not None:
-            self.current_run.stop()
-        self.exit()
+        """F10 / Ctrl+Q: stop the run at the next batch, write its final checkpoint, exit 0."""
+        self.shut_down(0)
+
+    def exit_on_signal(self, signum: int) -> None:
+        """SIGINT, SIGTERM or SIGHUP (``nnfs-tui`` routes them here): as a quit, but the exit
+        code is 128 + the signal's number (130, 143, 129)."""
+        self.shut_down(128 + signum, f"{signal.Signals(signum).name} received")
+
+    def terminal_lost(self) -> None:
+        """The terminal is gone (a dropped connection while SIGHUP is ignored, as under
+        ``nohup``): as SIGHUP, exit code 129."""
+        self.shut_down(128 + signal.SIGHUP, "the terminal is gone")
+
+    def shut_down(self, return_code: int = 0, reason: str = "") -> None:
+        """Stop the run at its next batch boundary, wait until its training thread has
+        written the final checkpoint (at most QUIT_WAIT seconds), then exit with
+        ``return_code``. Asked again meanwhile, it exits at once (with the first code)."""
+        if self._exit_code is not None:
+            self.exit(return_code=self._exit_code)
+            return
+        self._exit_code = return_code
+        self._restart = False
+        run = self.current_run
+        if run is None or run.thread_done is None or run.thread_done.is_set():
+            self.exit(return_code=return_code)
+            return
+        run.stop()
+        self.log_line(f"{reason + ': ' if reason else ''}stopping run {run.id} and writing its "
+                      "checkpoint before exiting…", "warning")
+        self._exit_when_saved(run.thread_done, return_code)
+
+    @work(exclusive=True, exit_on_error=False, group="quit", name="quit")
+    async def _exit_when_saved(self, done: threading.Event, return_code: int) -> None:
+        """Wait without blocking the UI (the run's last messages still arrive), then exit."""
+        deadline = time.monotonic() + QUIT_WAIT
+        while not done.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        self.exit(return_code=return_code)
+
+    def on_driver_signal_resume(self) -> None:
+        """Back from Ctrl+Z (``fg``): the shell drew over the screen, so draw all of it."""
+        self.refresh(layout=True)
+
+    def wait_for_training(self, timeout: float) -> bool:
+        """After the app has exited: wait up to ``timeout`` seconds for the training thread;
+        False when it is still running (``nnfs-tui`` then ends the process without it)."""
+        run = self.current_run
+        if run is None or run.thread_done is None:
+            return True
+        return run.thread_done.wait(timeout)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -425,6 +510,89 @@ class NNFSApp(App[None]):
             self.start_run(result.config)
         else:
             self.log_line(f"Form filled from {result.run_name}; F5 starts it.")
+
+    # -- sweeps ----------------------------------------------------------------------------
+    def action_sweep(self) -> None:
+        """F12: plan a sweep over the form's values; its trials then run one after another."""
+        if self.run_active:
+            self.log_line(f"Run {self.current_run.id} is still {self.run_state}: stop it (F7) "
+                          "before starting a sweep.", "warning")
+            self.bell()
+            return
+        if len(self.screen_stack) != 1:
+            return
+        try:
+            base = self.train_screen.form.config()
+        except ConfigError as exc:
+            self.log_line(f"Cannot plan a sweep: {exc}", "error")
+            self.bell()
+            return
+        self.push_screen(SweepDialog(base), lambda trials: self.start_sweep(trials or [], base))
+
+    def start_sweep(self, trials: list[Trial], base: TrainConfig) -> None:
+        """Train ``trials`` one after another, each a recorded run; the form shows ``base``
+        again when the sweep ends. F7 stops the trial and the sweep."""
+        if not trials:
+            return
+        if self.run_active:
+            self.log_line("A run is in progress: the sweep did not start.", "warning")
+            self.bell()
+            return
+        self._loaded = None  # every trial starts afresh, never from a loaded checkpoint
+        self.sweep = SweepProgress(list(trials), base)
+        n = len(trials)
+        where = "recorded as sweep-* runs" if self.record else "not recorded (--no-record)"
+        self.log_line(f"Sweep of {n} trial{'s' * (n != 1)}, one after another, {where}; "
+                      "F7 stops it.")
+        self._start_trial()
+
+    def _start_trial(self) -> None:
+        sweep = self.sweep
+        assert sweep is not None
+        self.log_line(f"Sweep {sweep.label()}")
+        self.train_screen.form.set_config(sweep.trial.config)  # the form shows what trains
+        self.start_run(sweep.trial.config, prefix="sweep-")
+
+    def _sweep_after_run(self) -> None:
+        """A trial ended: start the next, unless it was stopped or failed, or was the last."""
+        sweep, run, status = self.sweep, self.current_run, self.run_state
+        if sweep is None or not self.screen_stack:
+            self.sweep = None
+            return
+        if run is not None and run.recorder is not None and status != "failed":
+            sweep.runs.append((sweep.index, run.recorder.name))
+        left = len(sweep.trials) - sweep.index - 1
+        if run is None or run.stop_requested or status not in ("completed", "diverged"):
+            self._end_sweep(f"Sweep ended at {sweep.label()} ({status}): {left} "
+                            f"trial{'s' * (left != 1)} not run.", "warning")
+        elif left == 0:
+            self._end_sweep(f"Sweep done: {len(sweep.trials)} trials.", "success")
+        else:
+            sweep.index += 1
+            self._start_trial()
+
+    def _end_sweep(self, text: str, level: str) -> None:
+        sweep, self.sweep = self.sweep, None
+        assert sweep is not None
+        self.train_screen.form.set_config(sweep.base)
+        names = {name: index for index, name in sweep.runs}
+        infos = []
+        for name in names:
+            try:
+                infos.append(self.store.load(name))
+            except (NNFSError, OSError):  # deleted meanwhile from the Runs screen
+                continue
+        ranked = leaderboard(infos)
+        best = ranked[0] if ranked else None
+        score = None if best is None else (
+            best.best_val_acc if best.best_val_acc is not None else best.test_acc)
+        if best is not None and score is not None:
+            which = "val" if best.best_val_acc is not None else "test"
+            text += (f" Best: {sweep.label(names[best.name])}, {which} "
+                     f"{format_percent(score)} ({best.name}). F2 ranks them all.")
+        self.log_line(text, level)
+        self.notify(text, title="Sweep", severity="warning" if level == "warning" else
+                    "information", timeout=8)
 
     def action_save_model(self) -> None:
         """Ctrl+S: save the current model (mid-run too, at the next batch boundary)."""
@@ -530,6 +698,8 @@ class NNFSApp(App[None]):
         yield SystemCommand("Pause / resume run", "F6", self.action_toggle_pause)
         yield SystemCommand("Stop run", "Stop at the next batch (F7)", self.action_stop)
         yield SystemCommand("Start over", "Stop and start a fresh run (F8)", self.action_restart)
+        yield SystemCommand("Sweep", "Grid or random search over the form's values, one run "
+                            "per trial (F12)", self.action_sweep)
         yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
         yield SystemCommand("Runs", "Compare, rerun, load or delete recorded runs (F2)",
                             self.action_runs)
@@ -570,16 +740,22 @@ class NNFSApp(App[None]):
         screen.progress.status = state
         self.refresh_bindings()
 
+    @property
+    def closing(self) -> bool:
+        """The app is exiting: its widgets are being taken down, so late messages from the
+        worker threads are dropped."""
+        return self._exit or not self.screen_stack
+
     def log_line(self, text: str, level: str = "info") -> None:
         """A line in the run log (and the Textual devtools log)."""
-        if not self.screen_stack:  # shutting down
+        if self.closing:
             return
         self.train_screen.log_view.add(text, level)
         self.log.info(text)
 
     def _current(self, message: msg.RunMessage) -> bool:
         """True when the message comes from the current run (a stale one is dropped)."""
-        if not self.screen_stack:  # shutting down: the screens are gone
+        if self.closing:
             return False
         return self.current_run is not None and message.run_id == self.current_run.id
 
@@ -598,13 +774,15 @@ class NNFSApp(App[None]):
             self.log_line(f"Live change refused: {exc}", "error")
 
     def on_hyperparameter_form_edited(self, message: HyperparameterForm.Edited) -> None:
+        if self.closing:  # an edit still queued while the app exits
+            return
         form = self.train_screen.form
         if not self.run_active and "epochs" not in form.errors:
             self.train_screen.progress.set_epochs(form.values["epochs"])
 
     # -- messages from the worker ----------------------------------------------------------
     def on_dataset_loaded(self, message: msg.DatasetLoaded) -> None:
-        if not self.screen_stack:
+        if self.closing:
             return
         screen = self.train_screen
         screen.digits.set_dataset(message.dataset)
@@ -730,7 +908,7 @@ class NNFSApp(App[None]):
         self._after_run()
 
     def on_run_failed(self, message: msg.RunFailed) -> None:
-        if not self.screen_stack:
+        if self.closing:
             return
         if message.run_id == 0:  # the preview could not load
             self.train_screen.digits.status = message.error
@@ -759,6 +937,8 @@ class NNFSApp(App[None]):
             self._after_run()
 
     def _after_run(self) -> None:
+        if self.sweep is not None:
+            self._sweep_after_run()
         if self._restart:
             self._restart = False
             self.action_start()

@@ -19,7 +19,10 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("F9", "draw a digit and watch the model's guesses"),
         ("Ctrl+S", "save the model now (mid-run too)"),
         ("Ctrl+O", "load a checkpoint to inspect it or continue training it"),
-        ("F10, Ctrl+Q", "quit (stops the run first)"),
+        ("F12", "sweep: a grid or random search over the form's values, one recorded run "
+                "per trial (F7 stops it)"),
+        ("F10, Ctrl+Q", "quit: stops the run at the next batch and saves it first"),
+        ("Ctrl+Z", "suspend to the shell (`fg` comes back; not on the Draw screen)"),
         ("Ctrl+P", "command palette: every action by name"),
     )),
     ("Form", (

@@ -43,6 +43,9 @@ class RunControl:
         """Writes the run into the run store (None when recording is off or failed)."""
         self.resume_from: Trainer | None = None
         """A Trainer restored from a checkpoint, to continue instead of building a new one."""
+        self.thread_done: threading.Event | None = None
+        """Set once the run's training thread has returned (its final checkpoint is on disk);
+        None when no thread was started for it (a checkpoint opened for inspection)."""
         self._lock = threading.Lock()
         self._stop = False
         self._paused = False
@@ -133,7 +136,7 @@ class EventRelay:
             self.post(msg.EpochEnded(self.run_id, event, tuple(self._points)))
             self._points = []
             self._next_point = float(event.epoch)
-            self._post_snapshot(event.epoch, event.step)
+            self._post_predictions(event)
         elif isinstance(event, ev.RunStarted):
             self.post(msg.RunStarted(self.run_id, event, self.dataset.name))
         elif isinstance(event, ev.LayerStats):
@@ -169,6 +172,18 @@ class EventRelay:
         if event.batch == event.batches_per_epoch or now - self._last_post >= self.interval:
             self._last_post = now
             self.post(msg.BatchEnded(self.run_id, event, tuple(self._points)))
+
+    def _post_predictions(self, event: ev.EpochEnded) -> None:
+        """The epoch's guesses for the test set, from the evaluation the trainer has just run:
+        no second pass over the test images competes with training for the CPU."""
+        probs = self.trainer.test_probs if self.trainer is not None else None
+        if probs is None:
+            self._post_snapshot(event.epoch, event.step)
+            return
+        if self.cancelled():
+            return
+        self._snapshot_step = event.step
+        self.post(msg.PredictionsReady(self.run_id, event.epoch, probs.argmax(axis=1), probs))
 
     def _post_snapshot(self, epoch: int, step: int) -> None:
         if self.trainer is None or self.cancelled():

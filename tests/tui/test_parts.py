@@ -75,7 +75,8 @@ def test_relay_keeps_non_finite_losses_off_the_curve(small_dataset) -> None:
     assert points and all(math.isfinite(y) for _, y in points)
 
 
-def test_relay_hands_over_a_detached_model_after_every_epoch(small_dataset) -> None:
+def test_relay_hands_over_the_epochs_test_guesses_without_predicting_again(
+        small_dataset) -> None:
     from engine.metrics import predict
     from engine.training import Trainer
 
@@ -87,20 +88,30 @@ def test_relay_hands_over_a_detached_model_after_every_epoch(small_dataset) -> N
     trainer.run()
     kinds = [type(m).__name__ for m in posted]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
-    snapshots = [m for m in posted if isinstance(m, msg.ModelSnapshot)]
-    assert [(s.epoch, s.step) for s in snapshots] == [(1, 16), (2, 32)]  # none extra at the end
-    first, final = snapshots
+    assert not [m for m in posted if isinstance(m, msg.ModelSnapshot)]  # none needed
+    ready = [m for m in posted if isinstance(m, msg.PredictionsReady)]
+    assert [r.epoch for r in ready] == [1, 2]
+    first, final = ready
     assert first.can_replace(final)
-    assert first.images is small_dataset.x_test
-    # detached: the first copy kept the weights of epoch 1 while training went on
-    for key, value in final.network.params.items():
-        np.testing.assert_array_equal(value, trainer.network.params[key])
+    predicted, probabilities = predict(trainer.network, small_dataset.x_test)
+    np.testing.assert_array_equal(final.predicted, predicted)
+    np.testing.assert_allclose(final.probabilities, probabilities, rtol=1e-5, atol=1e-7)
+    assert not np.array_equal(first.probabilities, final.probabilities)
+    assert not final.predicted.flags.writeable  # read-only copies travel
+    # the guesses match the accuracy the epoch reported
+    assert np.mean(final.predicted == small_dataset.y_test) == trainer.history[-1]["test_acc"]
+
+
+def test_a_detached_model_copy_shares_nothing_with_the_running_model(small_dataset) -> None:
+    from engine.training import Trainer
+
+    trainer = Trainer(TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=1),
+                      small_dataset)
+    copy = msg.snapshot(trainer.network)
+    trainer.run()
+    for key, value in copy.params.items():
         assert not value.flags.writeable and value is not trainer.network.params[key]
-    assert not np.array_equal(first.network.params["W1"], final.network.params["W1"])
-    predicted, probabilities = predict(final.network, final.images)
-    np.testing.assert_array_equal(predicted, predict(trainer.network, small_dataset.x_test)[0])
-    ready = msg.PredictionsReady(1, 2, predicted, probabilities)
-    assert not ready.predicted.flags.writeable  # read-only copies travel
+    assert not np.array_equal(copy.params["W1"], trainer.network.params["W1"])
 
 
 def test_relay_snapshots_a_model_stopped_mid_epoch(small_dataset) -> None:
@@ -120,7 +131,8 @@ def test_relay_snapshots_a_model_stopped_mid_epoch(small_dataset) -> None:
     trainer.on_event = stop_after_20_steps
     trainer.run()
     snapshots = [m for m in posted if isinstance(m, msg.ModelSnapshot)]
-    assert [(s.epoch, s.step) for s in snapshots] == [(1, 16), (1, 20)]
+    assert [(s.epoch, s.step) for s in snapshots] == [(1, 20)]  # the model as it stopped
+    assert [m.epoch for m in posted if isinstance(m, msg.PredictionsReady)] == [1]
 
 
 def test_run_control_replays_controls_onto_a_late_trainer(small_dataset) -> None:

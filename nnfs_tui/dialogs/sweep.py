@@ -1,0 +1,242 @@
+"""Plan a sweep from the app: a grid and/or random samples of form fields, one run per trial.
+
+The dialog starts from the form's config and returns the engine's
+:class:`~engine.sweep.Trial` list (or None when cancelled); the app trains them one after
+another as normal recorded runs, so the Runs table (F2) is the leaderboard. The text is
+checked by the engine (:func:`~engine.sweep.parse_grid`, :func:`~engine.sweep.parse_sample`,
+:func:`~engine.sweep.expand`), so a bad value gets the same message as
+``nnfs-train sweep``::
+
+    learning_rate: 1e-3 3e-3 1e-2          one line per field: a grid of every combination
+    hidden_sizes: 64 128,64
+    learning_rate=log:1e-4:1e-1            random samples, drawn `trials` times per point
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from engine.config import TrainConfig, format_field
+from engine.errors import ConfigError
+from engine.sweep import Trial, expand, parse_grid, parse_sample
+
+#: The most trials one sweep from the app may have (each is a full training run).
+MAX_TRIALS = 1000
+
+#: Lines of the "vary" part of the dialog.
+VARY_ROWS = 3
+
+_VARY_FORMAT = "FIELD: VALUE [VALUE ...], e.g. learning_rate: 1e-3 3e-3"
+
+
+def parse_vary(text: str) -> tuple[str, list[str]] | None:
+    """``"learning_rate: 1e-3 3e-3"`` → ("learning_rate", ["1e-3", "3e-3"]); blank → None.
+
+    The colon may be left out (``learning_rate 1e-3 3e-3``); values are separated by spaces
+    (``hidden_sizes: 64 128,64`` is two architectures).
+    """
+    text = text.strip()
+    if not text:
+        return None
+    name, sep, rest = text.partition(":")
+    if not sep:
+        name, _, rest = text.partition(" ")
+    name = name.strip()
+    if "=" in name:
+        raise ConfigError("vary", text, _VARY_FORMAT + " (random samples go in the "
+                          "samples line)")
+    values = rest.split()
+    if not name or not values:
+        raise ConfigError("vary", text, _VARY_FORMAT)
+    return name, values
+
+
+def plan_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: str = "1",
+               seed: str = "0") -> list[Trial]:
+    """The trials the dialog's text describes, on top of ``base``; raises ConfigError.
+
+    ``vary`` holds one "FIELD: VALUES" line per field (blank lines are skipped);
+    ``samples`` holds space-separated ``FIELD=log:LOW:HIGH`` / ``FIELD=uniform:LOW:HIGH``.
+    """
+    items = [item for item in map(parse_vary, vary) if item is not None]
+    names = [name for name, _ in items]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError("vary", name, "each field on one line only")
+    grid = parse_grid(items)
+    sample: dict[str, tuple[str, float, float]] = {}
+    for text in samples.split():
+        name, spec = parse_sample(text)
+        if name in sample or name in grid:
+            raise ConfigError("sample", text, "a field that is not varied already")
+        sample[name] = spec
+    if not grid and not sample:
+        raise ConfigError("sweep", "(nothing to vary)",
+                          "at least one field to vary or to sample")
+    n_trials = _whole("trials", trials, 1, MAX_TRIALS)
+    n_seed = _whole("sweep seed", seed, 0, 2**32 - 1)
+    count = math.prod(len(v) for v in grid.values()) * (n_trials if sample else 1)
+    if count > MAX_TRIALS:
+        raise ConfigError("sweep", f"{count} trials", f"at most {MAX_TRIALS}")
+    return expand(base, grid, sample, trials=n_trials, seed=n_seed)
+
+
+def _whole(name: str, text: str, low: int, high: int) -> int:
+    raw = text.strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(name, raw or "(empty)", f"a whole number from {low} to {high}")
+    return value
+
+
+def describe(trial: Trial) -> str:
+    """``learning_rate=0.003, hidden_sizes=128,64``: what the sweep set for this trial."""
+    return ", ".join(f"{k}={format_field(k, v)}" for k, v in trial.varied.items())
+
+
+@dataclass
+class SweepProgress:
+    """A sweep under way in the app: its trials and how far it got."""
+
+    trials: list[Trial]
+    """Every trial, in the order they run."""
+    base: TrainConfig
+    """The form's config before the sweep (shown again when it ends)."""
+    index: int = 0
+    """Index of the trial training now."""
+    runs: list[tuple[int, str]] = field(default_factory=list)
+    """(trial index, run name) of every trial recorded so far."""
+
+    @property
+    def trial(self) -> Trial:
+        return self.trials[self.index]
+
+    def label(self, index: int | None = None) -> str:
+        """``trial 2/6 [learning_rate=0.003]``."""
+        trial = self.trials[self.index if index is None else index]
+        return f"trial {trial.index + 1}/{len(self.trials)} [{describe(trial)}]"
+
+
+class SweepDialog(ModalScreen[list[Trial] | None]):
+    """Vary form fields over a grid and/or random samples; Enter starts, Esc cancels.
+
+    Returns the trials (each the form's config with the varied fields replaced) or None.
+    """
+
+    CSS_PATH = Path(__file__).with_name("dialogs.tcss")  # absolute: subclasses elsewhere work
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, base: TrainConfig) -> None:
+        super().__init__()
+        self.base: TrainConfig = base
+        """The form's config: every field the sweep does not vary keeps its value."""
+        self.trials: list[Trial] = []
+        """The trials the text describes now ([] while it has an error)."""
+
+    def compose(self) -> ComposeResult:
+        base = self.base
+        prefill = [f"learning_rate: {format_field('learning_rate', base.learning_rate)}",
+                   f"hidden_sizes: {format_field('hidden_sizes', base.hidden_sizes)}"]
+        prefill += [""] * (VARY_ROWS - len(prefill))
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Sweep: one run per trial, one after another"
+            box.border_subtitle = "Enter starts · Esc cancels"
+            yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
+                        classes="hint")
+            for i, text in enumerate(prefill):
+                yield Input(text, id=f"vary-{i}", compact=True, select_on_focus=False,
+                            placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
+            yield Label("Random samples: FIELD=log:LOW:HIGH or FIELD=uniform:LOW:HIGH ...",
+                        classes="hint")
+            yield Input("", id="sample", compact=True, select_on_focus=False,
+                        placeholder="e.g. learning_rate=log:1e-4:1e-1 dropout=uniform:0:0.5")
+            with Horizontal(id="sweep-counts"):
+                yield Label("Draws per grid point ")
+                yield Input("1", id="trials", compact=True, select_on_focus=False)
+                yield Label("  Seed of the draws ")
+                yield Input("0", id="seed", compact=True, select_on_focus=False)
+            yield Static("", id="sweep-error", classes="error", markup=False)
+            yield Static("", id="sweep-summary", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Start sweep", variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        field = self.query_one("#vary-0", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        self.check()
+
+    @property
+    def error(self) -> str:
+        """The message under the fields ("" when the text describes a sweep)."""
+        return str(self.query_one("#sweep-error", Static).render())
+
+    @property
+    def summary(self) -> str:
+        """How many trials the text describes, and what each trains."""
+        return str(self.query_one("#sweep-summary", Static).render())
+
+    def check(self) -> list[Trial] | None:
+        """Plan the sweep from the text; show the trial count or the engine's message."""
+        value = {i.id: i.value for i in self.query(Input)}
+        try:
+            trials = plan_sweep(self.base, [value[f"vary-{i}"] for i in range(VARY_ROWS)],
+                                value["sample"], value["trials"], value["seed"])
+        except ConfigError as exc:
+            self.trials = []
+            self.query_one("#sweep-error", Static).update(str(exc))
+            self.query_one("#sweep-error", Static).display = True
+            self.query_one("#sweep-summary", Static).update("")
+            self.set_class(True, "-invalid")
+            return None
+        self.trials = trials
+        self.query_one("#sweep-error", Static).update("")
+        self.query_one("#sweep-error", Static).display = False
+        self.query_one("#sweep-summary", Static).update(self._summary(trials))
+        self.set_class(False, "-invalid")
+        return trials
+
+    def _summary(self, trials: list[Trial]) -> str:
+        n, epochs = len(trials), self.base.epochs
+        shown = " ".join(f"[{describe(t)}]" for t in trials[:2]) + (" ..." if n > 2 else "")
+        return (f"{n} trial{'s' * (n != 1)} of {epochs} epoch{'s' * (epochs != 1)}, one after "
+                f"another: {shown}; other fields as in the form. Each trial is a recorded "
+                "run (F2 ranks them).")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.check()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.accept()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self.accept()
+        else:
+            self.dismiss(None)
+
+    def accept(self) -> None:
+        """Close with the trials, or keep the dialog open with the reason they cannot run."""
+        trials = self.check()
+        if trials:
+            self.dismiss(trials)
+        else:
+            self.app.bell()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
