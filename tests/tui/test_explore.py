@@ -89,3 +89,36 @@ async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> N
         assert app.trainer.state.epoch >= ckpt.loop["epoch"]
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the second stop")
+
+
+async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
+        small_dataset, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import errno
+    import os
+
+    app = app_with_store(small_dataset, tmp_path)
+    target = tmp_path / "model.npz"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the run")
+        weights = app.trainer.network.params["W1"].copy()
+
+        def disk_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(np, "savez", disk_full)
+        for attempt in ("full disk", "retry"):
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SaveModelDialog), "dialog")
+            app.screen.query_one("Input").value = str(target)
+            await pilot.press("enter")
+            if attempt == "full disk":
+                await wait_for(pilot, lambda: "Save failed" in app.train_screen.log_view.text,
+                               "the error in the log")
+                assert "No space left on device" in app.train_screen.log_view.text
+                assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+                np.testing.assert_array_equal(app.trainer.network.params["W1"], weights)
+                monkeypatch.undo()
+            else:
+                await wait_for(pilot, target.exists, "the retried save")
+        np.testing.assert_array_equal(load_checkpoint(target).params["W1"], weights)
