@@ -3,9 +3,10 @@
 - :class:`RunControl` is the UI thread's handle on one run: pause, resume, stop and live
   changes work before the worker has built the Trainer (they are replayed onto it) and after.
 - :class:`EventRelay` runs in the training thread as the Trainer's ``on_event``: it smooths
-  and thins the batch losses, throttles what it posts to about ten messages a second, and
-  hands a copy of the model to the app at each epoch's end (the app predicts the test set
-  with it in another thread, so the training thread does not wait for the digit viewer).
+  and thins the batch losses, throttles what it posts (the app asks for four progress
+  messages a second), and hands the app the test-set guesses of each epoch's evaluation
+  (a copy of the model when a run stops mid-epoch, which the app predicts with in another
+  thread).
 """
 
 from __future__ import annotations
