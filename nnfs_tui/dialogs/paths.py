@@ -14,8 +14,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from nnfs_tui.dialogs.form import FormDialog
 
 
 class PathError(ValueError):
@@ -47,7 +48,7 @@ def writable_file(text: str, suffix: str | None = None) -> Path:
     return path
 
 
-class PathDialog(ModalScreen[Path | None]):
+class PathDialog(FormDialog[Path | None]):
     """Ask for a path to write; Enter accepts, Esc cancels."""
 
     CSS_PATH = Path(__file__).with_name("dialogs.tcss")  # absolute: subclasses elsewhere work
@@ -99,17 +100,6 @@ class PathDialog(ModalScreen[Path | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         self._confirm_overwrite = None
         self.show_error("")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self.accept()
-        else:
-            self.dismiss(None)
 
     def accept(self) -> None:
         """Check the typed path; close with it, or say what is wrong."""

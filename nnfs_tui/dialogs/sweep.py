@@ -21,12 +21,12 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.config import TrainConfig, format_field
 from engine.errors import ConfigError
 from engine.sweep import Trial, expand, parse_grid, parse_sample
+from nnfs_tui.dialogs.form import FormDialog
 
 #: The most trials one sweep from the app may have (each is a full training run).
 MAX_TRIALS = 1000
@@ -128,7 +128,7 @@ class SweepProgress:
         return f"trial {trial.index + 1}/{len(self.trials)} [{describe(trial)}]"
 
 
-class SweepDialog(ModalScreen[list[Trial] | None]):
+class SweepDialog(FormDialog[list[Trial] | None]):
     """Vary form fields over a grid and/or random samples; Enter starts, Esc cancels.
 
     Returns the trials (each the form's config with the varied fields replaced) or None.
@@ -218,17 +218,6 @@ class SweepDialog(ModalScreen[list[Trial] | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.check()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.accept()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self.accept()
-        else:
-            self.dismiss(None)
 
     def accept(self) -> None:
         """Close with the trials, or keep the dialog open with the reason they cannot run."""
