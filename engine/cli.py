@@ -155,16 +155,20 @@ def build_runs_parser() -> argparse.ArgumentParser:
     return p
 
 
+def flag_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """Config field → checked value, for every field flag given on the command line."""
+    return {field: parse_field(field, getattr(args, flag)) for flag, field in FLAG_FIELDS.items()
+            if getattr(args, flag) is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """The config the flags describe, and the fields given explicitly."""
-    given = {flag: getattr(args, flag) for flag in FLAG_FIELDS if getattr(args, flag) is not None}
-    changes = {FLAG_FIELDS[flag]: parse_field(FLAG_FIELDS[flag], text)
-               for flag, text in given.items()}
+    changes = flag_changes(args)
     if args.preset is not None:
         if args.preset not in PRESETS:
             raise ConfigError("preset", args.preset, "one of " + ", ".join(PRESETS))
         base = PRESETS[args.preset]
-    elif any(flag in given for flag in TUTORIAL_FLAGS):
+    elif any(getattr(args, flag) is not None for flag in TUTORIAL_FLAGS):
         base = PRESETS["seed"]
     else:
         base = PRESETS["default"]
@@ -284,8 +288,7 @@ def _main(argv: list[str] | None) -> int:
     reporter = Reporter(as_json=args.json, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
     interval = 0.1 if reporter.progress else 1.0
     if args.resume:
-        config_changes = {FLAG_FIELDS[f]: parse_field(FLAG_FIELDS[f], getattr(args, f))
-                          for f in FLAG_FIELDS if getattr(args, f) is not None}
+        config_changes = flag_changes(args)
         epochs = config_changes.pop("epochs", None)
         fixed = sorted(k for k in config_changes if not FIELDS[k].live)
         if fixed:

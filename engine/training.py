@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from engine.network import MLP
 from engine.optimizers import Optimizer, make_optimizer
 from engine.schedules import lr_factor
 from engine.threads import blas_threads
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
 
 EventHandler = Callable[[Event], None]
 
@@ -393,7 +396,7 @@ class Trainer:
     @classmethod
     def from_checkpoint(
         cls,
-        path: str | Path,
+        path: str | Path | Checkpoint,
         dataset: Dataset | None = None,
         *,
         epochs: int | None = None,
@@ -401,10 +404,11 @@ class Trainer:
         batch_event_interval: float = 0.0,
         threads: int | str | None = "auto",
     ) -> Trainer:
-        """A trainer that continues the run saved at ``path`` (optionally for more epochs)."""
-        from engine.checkpoint import load_checkpoint
+        """A trainer that continues the run saved at ``path`` (optionally for more epochs);
+        ``path`` may also be a Checkpoint already read."""
+        from engine.checkpoint import Checkpoint, load_checkpoint
 
-        ckpt = load_checkpoint(path)
+        ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         config = ckpt.config if epochs is None else ckpt.config.replace(epochs=epochs)
         trainer = cls(config, dataset, on_event=on_event,
                       batch_event_interval=batch_event_interval, threads=threads)

@@ -659,8 +659,8 @@ class NNFSApp(App[None]):
     def _open_checkpoint(self, path: Path) -> None:
         """Load the dataset and the checkpoint into a Trainer that is not running yet."""
         try:
-            config = load_checkpoint(path).config
-            trainer = Trainer.from_checkpoint(path, self._dataset_for(config),
+            checkpoint = load_checkpoint(path)  # read once: its config picks the dataset
+            trainer = Trainer.from_checkpoint(checkpoint, self._dataset_for(checkpoint.config),
                                               threads=self.threads)
         except (NNFSError, OSError) as exc:
             self.post_message(msg.CheckpointOpened(path, None, str(exc)))
