@@ -4,7 +4,7 @@
 in ``directory`` and returns their decoded arrays. A missing file is
 downloaded from the first mirror that serves the right bytes: each response
 is streamed to a temporary file next to its final name, checked (gzip magic,
-Content-Length, the pinned MD5 of the ``.gz``, then the decoded IDX shape and
+Content-Length, the pinned SHA-256 of the ``.gz``, then the decoded IDX shape and
 label range), fsynced and only then renamed into place, so a final name
 never holds partial or unverified data. Any failure (HTTP error, refused
 connection, stall, HTML page, truncated body, wrong bytes) moves on to the
@@ -44,8 +44,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "FASHION_MNIST_ALIASES",
     "FASHION_MNIST_CLASSES",
-    "FASHION_MNIST_MD5",
     "FASHION_MNIST_MIRRORS",
+    "FASHION_MNIST_SHA256",
     "FASHION_MNIST_SHAPES",
     "FASHION_MNIST_SUBDIR",
     "MIRRORS_ENV",
@@ -80,18 +80,19 @@ FASHION_MNIST_MIRRORS: tuple[str, ...] = (
 MIRRORS_ENV = "NNFS_FASHION_MIRRORS"
 """Environment variable: comma-separated base URLs to use instead of the built-in mirrors."""
 
-# Zalando publishes only MD5 sums of the .gz files and nothing stronger can be obtained
-# offline, so MD5 is what is pinned. Matching a *published* MD5 takes a second preimage,
-# which is not practical for MD5 (collisions are, but need control of both files), and
-# the decoded structure is checked as well. The SHA-256 recorded after the first verified
-# download guards the cached copy from then on.
-FASHION_MNIST_MD5: dict[str, str] = {
-    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-}
-"""Published MD5 of each ``.gz`` file, by file name."""
+# SHA-256 of the .gz files as published by several independent sources (torchvision's
+# prototype datasets, dataset READMEs giving the file sizes), which agree with each other.
+FASHION_MNIST_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte.gz":
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz":
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz":
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz":
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}  # fmt: skip
+"""SHA-256 of each published ``.gz`` file, by file name."""
 
 FASHION_MNIST_SHAPES: dict[str, tuple[int, ...]] = {
     "train-images-idx3-ubyte": (60000, 28, 28),
@@ -153,7 +154,7 @@ def fetch_fashion_mnist(
     mirrors: Sequence[str] | None = None,
     timeout: float | None = None,
     progress: ProgressCallback | None = None,
-    md5: Mapping[str, str] | None = None,
+    sha256: Mapping[str, str] | None = None,
     shapes: Mapping[str, tuple[int, ...]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Make sure the four Fashion-MNIST files are in ``directory``, verified; return their arrays.
@@ -161,12 +162,12 @@ def fetch_fashion_mnist(
     Returns ``{"train-images-idx3-ubyte": (60000, 28, 28) uint8, "train-labels-idx1-ubyte":
     (60000,), "t10k-images-idx3-ubyte": (10000, 28, 28), "t10k-labels-idx1-ubyte":
     (10000,)}``. A file already there is used if its decompressed SHA-256 matches
-    ``SHA256SUMS`` (or, with no record, if its ``.gz`` matches the pinned MD5); otherwise
+    ``SHA256SUMS`` (or, with no record, if its ``.gz`` matches the pinned SHA-256); otherwise
     it is downloaded from ``mirrors`` (default ``fashion_mnist_mirrors()``) in order.
 
     ``timeout`` (default ``DEFAULT_TIMEOUT``) bounds connecting and each silent wait while
-    reading. ``md5`` (by ``.gz`` name) and ``shapes`` (by name without ``.gz``) default to
-    ``FASHION_MNIST_MD5`` and ``FASHION_MNIST_SHAPES``; tests substitute small fixtures.
+    reading. ``sha256`` (by ``.gz`` name) and ``shapes`` (by name without ``.gz``) default to
+    ``FASHION_MNIST_SHA256`` and ``FASHION_MNIST_SHAPES``; tests substitute small fixtures.
 
     Raises ``DatasetError`` when a file cannot be obtained: the message lists each mirror's
     reason and where to put the files by hand.
@@ -174,7 +175,7 @@ def fetch_fashion_mnist(
     directory = Path(directory).expanduser()
     mirrors = tuple(fashion_mnist_mirrors() if mirrors is None else mirrors)
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-    md5 = FASHION_MNIST_MD5 if md5 is None else md5
+    pins = FASHION_MNIST_SHA256 if sha256 is None else sha256
     shapes = FASHION_MNIST_SHAPES if shapes is None else shapes
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -187,9 +188,9 @@ def fetch_fashion_mnist(
         name = f"{stem}.gz"
         path = directory / name
         notes: list[str] = []
-        array = _use_existing(path, shape, md5[name], sums.get(stem), notes)
+        array = _use_existing(path, shape, pins[name], sums.get(stem), notes)
         if array is None:
-            array = _download(path, mirrors, md5[name], shape, timeout, progress, notes)
+            array = _download(path, mirrors, pins[name], shape, timeout, progress, notes)
         digest = _sha256_of(array)
         if sums.get(stem) != digest:
             sums[stem] = digest
@@ -199,24 +200,24 @@ def fetch_fashion_mnist(
 
 
 def _use_existing(
-    path: Path, shape: tuple[int, ...], md5: str, sha256: str | None, notes: list[str]
+    path: Path, shape: tuple[int, ...], pin: str, recorded: str | None, notes: list[str]
 ) -> np.ndarray | None:
     """The verified array of a file already on disk, or None (with a note why) to download it."""
     if not path.is_file():
         return None
-    if sha256 is not None:
+    if recorded is not None:
         try:
-            return _check_structure(read_idx(path, sha256=sha256), path, shape)
+            return _check_structure(read_idx(path, sha256=recorded), path, shape)
         except (DatasetError, _MirrorFailed) as exc:
             problem = exc.problem if isinstance(exc, DatasetError) else str(exc)
             note = f"the cached {path.name} is damaged ({problem})"
     else:
         note = f"{path.name} is present without a recorded checksum"
-    # a wrong or lost SHA256SUMS line must not throw away a good file: the pinned MD5 decides
+    # a wrong or lost SHA256SUMS line must not throw away a good file: the .gz pin decides
     try:
-        got = _file_md5(path)
-        if got != md5:
-            raise _MirrorFailed(f"its MD5 is {got}, expected {md5}")
+        got = _file_sha256(path)
+        if got != pin:
+            raise _MirrorFailed(f"its SHA-256 is {got}, expected {pin}")
         array = _check_structure(read_idx(path), path, shape)
     except (DatasetError, _MirrorFailed, OSError) as exc:
         problem = exc.problem if isinstance(exc, DatasetError) else _why(exc)
@@ -229,7 +230,7 @@ def _use_existing(
 def _download(
     path: Path,
     mirrors: Sequence[str],
-    md5: str,
+    pin: str,
     shape: tuple[int, ...],
     timeout: float,
     progress: ProgressCallback | None,
@@ -240,14 +241,14 @@ def _download(
     for base in mirrors:
         url = base.rstrip("/") + "/" + path.name
         try:
-            return _download_one(url, path, md5, shape, timeout, progress)
+            return _download_one(url, path, pin, shape, timeout, progress)
         except _MirrorFailed as exc:
             reasons.append(f"  - {url}: {exc}")
     raise DatasetError(path.parent, _failure_message(path, reasons, notes, bool(mirrors)))
 
 
 def _failure_message(path: Path, reasons: list[str], notes: list[str], any_mirror: bool) -> str:
-    names = ", ".join(FASHION_MNIST_MD5)
+    names = ", ".join(FASHION_MNIST_SHA256)
     lines = [f"could not download Fashion-MNIST's {path.name}:"]
     lines += [f"  - {note}" for note in notes]
     lines += reasons if any_mirror else ["  - no mirrors to try"]
@@ -262,7 +263,7 @@ def _failure_message(path: Path, reasons: list[str], notes: list[str], any_mirro
 def _download_one(
     url: str,
     path: Path,
-    md5: str,
+    pin: str,
     shape: tuple[int, ...],
     timeout: float,
     progress: ProgressCallback | None,
@@ -277,11 +278,11 @@ def _download_one(
             dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
         ) as tmp:
             tmp_name = tmp.name
-            got_md5 = _stream(url, tmp, path.name, timeout, progress)
+            got = _stream(url, tmp, path.name, timeout, progress)
             tmp.flush()
             os.fsync(tmp.fileno())
-        if got_md5 != md5:
-            raise _MirrorFailed(f"wrong bytes: MD5 {got_md5}, expected {md5}")
+        if got != pin:
+            raise _MirrorFailed(f"wrong bytes: SHA-256 {got}, expected {pin}")
         try:
             array = _check_structure(read_idx(tmp_name), path, shape)
         except DatasetError as exc:
@@ -303,7 +304,7 @@ def _download_one(
 def _stream(
     url: str, out: IO[bytes], name: str, timeout: float, progress: ProgressCallback | None
 ) -> str:
-    """Write the body of ``url`` to ``out``; return its MD5. Raise ``_MirrorFailed`` on trouble."""
+    """Write the body of ``url`` to ``out``; return its SHA-256. Raise ``_MirrorFailed`` if not."""
     request = urllib.request.Request(
         url, headers={"User-Agent": "nnfs-tui", "Accept-Encoding": "identity"}
     )
@@ -317,7 +318,7 @@ def _stream(
             total = _content_length(response.headers.get("Content-Length"))
             if total is not None and total > MAX_DOWNLOAD_BYTES:
                 raise _MirrorFailed(f"file is too large ({total} bytes)")
-            digest = hashlib.md5(usedforsecurity=False)
+            digest = hashlib.sha256()
             if progress is not None:
                 progress(name, 0, total)
             while True:
@@ -391,8 +392,8 @@ def _sha256_of(array: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _file_md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
@@ -414,7 +415,7 @@ def _read_sums(path: Path) -> dict[str, str]:
 
 
 def _write_sums(path: Path, sums: Mapping[str, str]) -> None:
-    """Replace ``path`` atomically; a failure only costs re-verifying by MD5 next time."""
+    """Replace ``path`` atomically; a failure only costs re-hashing the ``.gz`` next time."""
     text = "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items()))
     try:
         atomic_write_text(path, text)

@@ -1,8 +1,9 @@
 """The Fashion-MNIST downloader, against a local HTTP server on 127.0.0.1 (never the internet).
 
-The files served are tiny fake Fashion-style IDX files; the pinned MD5 table and the
+The files served are tiny fake Fashion-style IDX files; the pinned SHA-256 table and the
 expected shapes are swapped for theirs, so every check the real download goes through
-(magic, length, MD5, structure, recorded SHA-256) runs on a few hundred bytes.
+(magic, length, SHA-256 of the ``.gz``, structure, recorded SHA-256) runs on a few hundred
+bytes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ NAMES = tuple(f"{stem}.gz" for stem in STEMS)
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
+REAL_PINS = download.FASHION_MNIST_SHA256
+"""The real table, kept before the autouse fixture swaps in the fake files' pins."""
+
 
 # --- fake data ---------------------------------------------------------------
 
@@ -60,6 +64,10 @@ def make_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 ARRAYS = make_arrays()
 FILES = {f"{stem}.gz": gzip.compress(idx_bytes(a), mtime=0) for stem, a in ARRAYS.items()}
 """What a good mirror serves, by file name."""
@@ -67,10 +75,8 @@ FILES = {f"{stem}.gz": gzip.compress(idx_bytes(a), mtime=0) for stem, a in ARRAY
 
 @pytest.fixture(autouse=True)
 def fake_fashion(monkeypatch, tmp_path):
-    """Pin the fake files' MD5s and shapes, a short timeout, and a private cache dir."""
-    monkeypatch.setattr(
-        download, "FASHION_MNIST_MD5", {n: hashlib.md5(d).hexdigest() for n, d in FILES.items()}
-    )
+    """Pin the fake files' SHA-256s and shapes, a short timeout, and a private cache dir."""
+    monkeypatch.setattr(download, "FASHION_MNIST_SHA256", {n: sha256(d) for n, d in FILES.items()})
     monkeypatch.setattr(download, "FASHION_MNIST_SHAPES", {s: a.shape for s, a in ARRAYS.items()})
     monkeypatch.setattr(download, "DEFAULT_TIMEOUT", TIMEOUT)
     monkeypatch.setenv("NNFS_CACHE_DIR", str(tmp_path / "cache"))
@@ -286,6 +292,22 @@ def test_files_put_there_by_hand_are_checked_and_used(tmp_path):
     assert (directory / "SHA256SUMS").is_file()
 
 
+def test_pins_are_the_sha256_of_the_four_published_gz_files():
+    assert list(REAL_PINS) == list(NAMES)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in REAL_PINS.values())
+    # as published (torchvision's prototype datasets and others agree)
+    assert REAL_PINS == {
+        "train-images-idx3-ubyte.gz":
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte.gz":
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte.gz":
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte.gz":
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    }  # fmt: skip
+
+
 def test_mirror_list_is_https_first_and_overridable(monkeypatch):
     assert download.fashion_mnist_mirrors() == download.FASHION_MNIST_MIRRORS
     assert download.FASHION_MNIST_MIRRORS[0].startswith("https://github.com/zalandoresearch/")
@@ -300,12 +322,12 @@ def test_mirror_list_is_https_first_and_overridable(monkeypatch):
 
 
 def wrong_bytes(data: bytes) -> Behaviour:
-    """A valid gzip file of a valid IDX file, just not the one whose MD5 is pinned."""
+    """A valid gzip file of a valid IDX file, just not the one whose SHA-256 is pinned."""
     other = gzip.compress(gzip.decompress(data)[:-1] + b"\xff", mtime=0)
     return ok(other)
 
 
-def test_wrong_md5_on_first_mirror_falls_through_to_second(server, tmp_path):
+def test_wrong_sha256_on_first_mirror_falls_through_to_second(server, tmp_path):
     for name in NAMES:
         server.routes[f"/m1/{name}"] = wrong_bytes(FILES[name])
     server.serve("m2", ok)
@@ -328,7 +350,7 @@ BAD_MIRRORS: dict[str, tuple[Callable[[Server, bytes], Behaviour], str | None]] 
     "truncated": (lambda s, data: truncated(data), "truncated"),
     "stall-in-body": (lambda s, data: stall_in_body(data, s), "stalled: no data for 0.5 s"),
     "stall-before-headers": (lambda s, data: stall_before_headers(s), "no data for 0.5 s"),
-    "wrong-bytes": (lambda s, data: wrong_bytes(data), "wrong bytes: MD5"),
+    "wrong-bytes": (lambda s, data: wrong_bytes(data), "wrong bytes: SHA-256"),
     "http-redirect-followed": (lambda s, data: redirect(f"/m2/{NAMES[0]}"), None),
 }
 
@@ -390,13 +412,63 @@ def download_dir() -> Path:
     return cache_dir() / download.FASHION_MNIST_SUBDIR
 
 
-def test_structure_is_checked_even_when_the_md5_matches(server, tmp_path, monkeypatch):
+def same_size_other_bytes(data: bytes, where: str) -> bytes:
+    """``data`` with a few bytes changed: in the gzip header's MTIME (still a valid gzip of the
+    same IDX file) or mid-stream (a corrupted download)."""
+    at = 4 if where == "gzip-header" else len(data) // 2
+    return data[:at] + bytes(b ^ 0xFF for b in data[at : at + 4]) + data[at + 4 :]
+
+
+@pytest.mark.parametrize("where", ["gzip-header", "mid-stream"])
+def test_right_size_wrong_bytes_is_refused_by_sha256_and_the_next_mirror_used(
+    server, tmp_path, where
+):
+    name = NAMES[0]
+    other = same_size_other_bytes(FILES[name], where)
+    assert len(other) == len(FILES[name]) and other != FILES[name]
+    server.routes[f"/m1/{name}"] = ok(other)
+    server.serve("m2", ok)
+    directory = tmp_path / "fm"
+
+    assert_fake_arrays(fetch_fashion_mnist(directory, mirrors=[server.url("m1"), server.url("m2")]))
+    assert server.hits[f"/m1/{name}"] == 1 and server.hits[f"/m2/{name}"] == 1
+    assert (directory / name).read_bytes() == FILES[name]
+
+    (directory / name).unlink()
+    with pytest.raises(DatasetError) as caught:
+        fetch_fashion_mnist(directory, mirrors=[server.url("m1")])
+    expected = f"wrong bytes: SHA-256 {sha256(other)}, expected {sha256(FILES[name])}"
+    assert f"{server.url('m1')}{name}: {expected}" in str(caught.value)
+    assert not (directory / name).exists()
+    assert leftovers(directory) == []
+
+
+def test_a_file_put_there_by_hand_with_other_bytes_is_refused_by_sha256(server, tmp_path):
+    directory = tmp_path / "fm"
+    directory.mkdir()
+    for good_name, data in FILES.items():
+        (directory / good_name).write_bytes(data)
+    name = NAMES[1]
+    other = same_size_other_bytes(FILES[name], "gzip-header")  # decodes to the right IDX
+    (directory / name).write_bytes(other)
+
+    with pytest.warns(RuntimeWarning), pytest.raises(DatasetError) as caught:
+        fetch_fashion_mnist(directory, mirrors=[])
+    assert (
+        f"{name} is present without a recorded checksum; not used: "
+        f"its SHA-256 is {sha256(other)}, expected {sha256(FILES[name])}"
+    ) in str(caught.value)
+
+    server.serve("m1", ok)
+    with pytest.warns(RuntimeWarning, match="downloading it again"):
+        assert_fake_arrays(fetch_fashion_mnist(directory, mirrors=[server.url("m1")]))
+    assert (directory / name).read_bytes() == FILES[name]
+
+
+def test_structure_is_checked_even_when_the_sha256_matches(server, tmp_path):
     bad = dict(ARRAYS)
     bad["train-labels-idx1-ubyte"] = (np.arange(12) % 11).astype(np.uint8)  # a label 10
     files = {f"{s}.gz": gzip.compress(idx_bytes(a), mtime=0) for s, a in bad.items()}
-    monkeypatch.setattr(
-        download, "FASHION_MNIST_MD5", {n: hashlib.md5(d).hexdigest() for n, d in files.items()}
-    )
     name = "train-labels-idx1-ubyte.gz"
     server.routes[f"/m1/{name}"] = ok(files[name])
     for other in NAMES:
@@ -404,7 +476,11 @@ def test_structure_is_checked_even_when_the_md5_matches(server, tmp_path, monkey
             server.routes[f"/m1/{other}"] = ok(files[other])
 
     with pytest.raises(DatasetError, match="label 10, expected 0..9"):
-        fetch_fashion_mnist(tmp_path / "fm", mirrors=[server.url("m1")])
+        fetch_fashion_mnist(
+            tmp_path / "fm",
+            mirrors=[server.url("m1")],
+            sha256={n: sha256(d) for n, d in files.items()},  # the bad files' own pins
+        )
     assert not (tmp_path / "fm" / name).exists()
 
     wrong_shape = {s: (a.shape[0] + 1, *a.shape[1:]) for s, a in ARRAYS.items()}
@@ -465,7 +541,7 @@ def test_a_wrong_sha256_record_does_not_throw_away_a_good_file(server, tmp_path)
         warnings.simplefilter("error")  # the file is fine: nothing to warn about
         assert_fake_arrays(fetch_fashion_mnist(directory, mirrors=[server.url("m1")]))
 
-    assert sum(server.hits.values()) == before  # its pinned MD5 vouched for it
+    assert sum(server.hits.values()) == before  # its pinned SHA-256 vouched for it
     assert sums.read_text() == good
 
 
