@@ -1,6 +1,7 @@
 """Hidden-layer activations, each a forward function and its derivative.
 
-``forward(z)`` maps pre-activations ``z`` of shape (batch, units) to ``a`` of the same shape.
+``forward(z)`` maps pre-activations ``z`` of shape (batch, units) to ``a`` of the same shape
+(it may overwrite ``z``: callers that need ``z`` afterwards pass a copy).
 ``backward(grad, z, a)`` returns ``grad * f'(z)`` (it may overwrite ``grad``); each uses
 whichever of ``z`` and ``a`` makes the derivative cheapest.
 """
@@ -49,11 +50,12 @@ def _leaky_relu_back(grad: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarr
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # 1 / (1 + e^-z), written with tanh so large |z| never overflows exp.
-    out = np.tanh(z * z.dtype.type(0.5))
-    out += 1
-    out *= 0.5
-    return out
+    # 1 / (1 + e^-z) = (1 + tanh(z/2)) / 2: no exp to overflow for large |z|. In place.
+    z *= 0.5
+    np.tanh(z, out=z)
+    z += 1
+    z *= 0.5
+    return z
 
 
 def _sigmoid_back(grad: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -63,7 +65,7 @@ def _sigmoid_back(grad: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def _tanh(z: np.ndarray) -> np.ndarray:
-    return np.tanh(z)
+    return np.tanh(z, out=z)
 
 
 def _tanh_back(grad: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -15,25 +15,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def softmax_cross_entropy(
     logits: np.ndarray, labels: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, int]:
     """Mean cross-entropy of (batch, classes) logits against integer labels (batch,).
 
-    Returns ``(loss, probs, dlogits)`` where ``loss = -mean(log p[i, y_i])`` and
-    ``dlogits = (probs - onehot(labels)) / batch`` is the gradient of the loss.
-    The log-probabilities come from log-sum-exp, so no ``log(0)`` is ever taken.
+    Returns ``(loss, dlogits, correct)`` where ``loss = -mean(log p[i, y_i])``,
+    ``dlogits = (p - onehot(labels)) / batch`` is the gradient of the loss with respect to the
+    logits, and ``correct`` counts the rows whose arg-max is the label. The log-probabilities
+    come from log-sum-exp, so no ``log(0)`` is ever taken. ``logits`` is left as it was.
     """
     n = logits.shape[0]
     rows = np.arange(n)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
+    correct = int(np.count_nonzero(logits.argmax(axis=1) == labels))
+    exp = logits - logits.max(axis=1, keepdims=True)
+    picked = exp[rows, labels]
+    np.exp(exp, out=exp)
     sums = exp.sum(axis=1)
-    loss = float(np.mean(np.log(sums) - shifted[rows, labels]))
-    probs = exp
-    probs /= sums[:, None]
-    dlogits = probs.copy()
-    dlogits[rows, labels] -= 1
-    dlogits *= dlogits.dtype.type(1.0 / n)
-    return loss, probs, dlogits
+    loss = (float(np.log(sums).sum()) - float(picked.sum())) / n
+    sums *= n  # p / n = exp / (n · Σexp), one division for the gradient
+    exp /= sums[:, None]
+    exp[rows, labels] -= exp.dtype.type(1.0 / n)
+    return loss, exp, correct
 
 
 def l2_penalty(params: dict[str, np.ndarray], weight_decay: float) -> float:

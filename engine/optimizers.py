@@ -52,17 +52,24 @@ class Optimizer:
         lr = self.learning_rate if learning_rate is None else float(learning_rate)
         self.step_count += 1
         wd = self.hyper["weight_decay"]
+        coupled = wd and self.name != "adamw"
+        scratch = self._scratch
         for key, theta in params.items():
             g = grads[key]
-            if wd and key.startswith("W") and self.name != "adamw":
+            if coupled and key[0] == "W":
                 g += g.dtype.type(wd) * theta
-            for slot in self.slots:
-                if key not in self.state[slot]:
-                    self.state[slot][key] = np.zeros_like(theta)
-            tmp = self._scratch.get(key)
+            tmp = scratch.get(key)
             if tmp is None or tmp.shape != theta.shape or tmp.dtype != theta.dtype:
-                tmp = self._scratch[key] = np.empty_like(theta)
+                tmp = self._prepare(key, theta)
             self._update(key, theta, g, lr, tmp)
+
+    def _prepare(self, key: str, theta: np.ndarray) -> np.ndarray:
+        """Zero state for a parameter seen for the first time, and its scratch array."""
+        for slot in self.slots:
+            if key not in self.state[slot]:
+                self.state[slot][key] = np.zeros_like(theta)
+        tmp = self._scratch[key] = np.empty_like(theta)
+        return tmp
 
     def _update(self, key: str, theta: np.ndarray, g: np.ndarray, lr: float,
                 tmp: np.ndarray) -> None:
@@ -95,6 +102,7 @@ class Optimizer:
             new[slot][key] = np.array(arr, dtype=params[key].dtype)
         self.step_count = int(step)
         self.state = new
+        self._scratch.clear()  # the next step makes sure every slot exists again
 
 
 class SGD(Optimizer):

@@ -35,7 +35,7 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
-from engine.metrics import evaluate, scale_pixels
+from engine.metrics import evaluate
 from engine.network import MLP
 from engine.optimizers import Optimizer, make_optimizer
 from engine.schedules import lr_factor
@@ -220,7 +220,8 @@ class Trainer:
     def _run(self) -> RunFinished:
         cfg = self.config
         data = self.dataset
-        x_train, y_train = data.x_train, data.y_train
+        x_train = data.x_train
+        y_train = data.y_train.astype(np.intp)  # once, not per batch
         n_train = len(x_train)
         st = self.state
         with self._lock:
@@ -233,7 +234,6 @@ class Trainer:
         params = self.network.params
         last_emit = -math.inf
         last_finite_loss = float("nan")
-        dtype = self.network.dtype
         while st.epoch < self.config.epochs:
             if st.perm is None:  # a new epoch (a resumed one keeps its saved order)
                 st.perm = self.rng.permutation(n_train)
@@ -246,8 +246,8 @@ class Trainer:
                 t0 = time.perf_counter()
                 cfg = self.config
                 idx = st.perm[st.position:st.position + cfg.batch_size]
-                xb = scale_pixels(x_train[idx], dtype)
-                yb = y_train[idx].astype(np.intp)
+                xb = x_train[idx]  # uint8 pixels: the network scales (and skips zero columns)
+                yb = y_train[idx]
                 progress = st.epoch + st.position / n_train
                 lr = cfg.learning_rate * lr_factor(
                     cfg.schedule, progress, cfg.epochs, warmup=cfg.warmup_epochs,

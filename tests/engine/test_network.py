@@ -85,9 +85,12 @@ def test_fused_softmax_cross_entropy_gradient_is_p_minus_y_over_n():
     rng = np.random.default_rng(5)
     logits = rng.normal(size=(4, 3))
     labels = np.array([0, 2, 1, 2])
-    loss, probs, dlogits = softmax_cross_entropy(logits, labels)
+    kept = logits.copy()
+    loss, dlogits, correct = softmax_cross_entropy(logits, labels)
     onehot = np.eye(3)[labels]
-    np.testing.assert_allclose(dlogits, (probs - onehot) / 4)
+    np.testing.assert_allclose(dlogits, (softmax(logits) - onehot) / 4)
+    assert correct == int(np.sum(logits.argmax(axis=1) == labels))
+    np.testing.assert_array_equal(logits, kept)  # the caller's logits are left alone
     expected = -np.mean(np.log(np.exp(logits)[np.arange(4), labels] / np.exp(logits).sum(1)))
     assert loss == pytest.approx(expected)
 
@@ -97,7 +100,8 @@ def test_softmax_is_stable_for_huge_logits():
     p = softmax(logits)
     assert np.isfinite(p).all()
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    loss, _, _ = softmax_cross_entropy(logits, np.array([2, 0]))
+    loss, dlogits, correct = softmax_cross_entropy(logits, np.array([2, 0]))
+    assert np.isfinite(dlogits).all() and correct == 1  # a 3-way tie goes to the first class
     assert np.isfinite(loss) and loss == pytest.approx((2000.0 + np.log(3)) / 2, rel=1e-6)
 
 
@@ -126,3 +130,45 @@ def test_predict_proba_rows_sum_to_one():
     p = net.predict_proba(np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32))
     assert p.shape == (5, 3)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def pixel_batch(rng: np.random.Generator, n: int, features: int, blank: int) -> np.ndarray:
+    """uint8 pixels like MNIST's: ``blank`` columns zero in every row, the rest mostly ink."""
+    x = rng.integers(0, 256, size=(n, features), dtype=np.uint8)
+    x[:, rng.choice(features, size=blank, replace=False)] = 0
+    return x
+
+
+@pytest.mark.parametrize("sizes", [[30, 10], [30, 8, 4], [30, 8, 6, 4]])
+@pytest.mark.parametrize("blank, weight_decay", [(12, 0.0), (12, 0.1), (0, 0.0)])
+def test_uint8_pixels_train_exactly_like_the_same_pixels_scaled(sizes, blank, weight_decay):
+    """A uint8 batch is scaled inside and, when many columns are blank, only the inked
+    columns are multiplied: the loss and every gradient match the float batch, and a
+    blank pixel's weights get no gradient but their decay."""
+    rng = np.random.default_rng(3)
+    x = pixel_batch(rng, 16, sizes[0], blank)
+    labels = rng.integers(0, sizes[-1], size=16)
+    net = MLP(sizes, activation="tanh", init="xavier", dtype="float64", seed=1)
+    loss, acc, grads = net.loss_and_grads(x, labels, weight_decay=weight_decay)
+    ref_loss, ref_acc, ref = net.loss_and_grads(x / 255.0, labels, weight_decay=weight_decay)
+    assert loss == pytest.approx(ref_loss, rel=1e-12) and acc == ref_acc
+    assert list(grads) == list(ref)
+    for key in ref:
+        np.testing.assert_allclose(grads[key], ref[key], rtol=1e-10, atol=1e-14, err_msg=key)
+    blank_cols = np.flatnonzero(~x.any(axis=0))
+    assert len(blank_cols) == blank
+    np.testing.assert_array_equal(grads["W1"][blank_cols],
+                                  weight_decay * net.params["W1"][blank_cols])
+
+
+def test_a_float32_network_takes_uint8_pixels_in_its_own_dtype():
+    rng = np.random.default_rng(4)
+    x = pixel_batch(rng, 32, 50, 20)
+    labels = rng.integers(0, 10, size=32)
+    net = MLP([50, 16, 10], activation="relu", init="he", dtype="float32", seed=0)
+    loss, _, grads = net.loss_and_grads(x, labels)
+    ref_loss, _, ref = net.loss_and_grads((x / np.float32(255)).astype(np.float32), labels)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    for key in ref:
+        np.testing.assert_allclose(grads[key], ref[key], rtol=1e-4, atol=1e-6, err_msg=key)
