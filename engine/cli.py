@@ -15,11 +15,21 @@ import json
 import math
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from engine.config import FIELDS, PRESET_DOCS, PRESETS, ConfigError, format_field, parse_field
+from engine.config import (
+    APPLIES_WHEN,
+    FIELDS,
+    PRESET_DOCS,
+    PRESETS,
+    ConfigError,
+    field_applies,
+    format_field,
+    parse_field,
+)
 from engine.errors import NNFSError
 from engine.events import (
     BatchEnded,
@@ -29,7 +39,7 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
-from engine.runs import TABLE_COLUMNS, RunInfo, RunStore
+from engine.runs import TABLE_COLUMNS, RunInfo, RunStore, check_run_name
 from engine.threads import resolve_threads
 
 #: flag → config field. The tutorial's spellings and the project's both work.
@@ -71,13 +81,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
+    """The flags of a training run; ``sweep`` hides the ones a sweep refuses."""
     p = _Parser(
         prog="nnfs-train",
         description="Train a from-scratch NumPy MLP on MNIST (or any IDX dataset), headless.",
         epilog="Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESET_DOCS.items())
-        + ". Example: nnfs-train --activation sigmoid --optimizer momentum --l_rate 4",
+        + ". Example: nnfs-train --activation sigmoid --optimizer momentum --l_rate 4. "
+        "Also: 'nnfs-train runs' lists, exports and deletes recorded runs; 'nnfs-train sweep' "
+        "trains a grid or random sample of configs (each has --help).",
     )
+    single_run_only = argparse.SUPPRESS if sweep else None
     g = p.add_argument_group("the tutorial's flags")
     g.add_argument("--activation", help=FIELDS["activation"].allowed)
     g.add_argument("--optimizer", help=FIELDS["optimizer"].allowed)
@@ -111,21 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", metavar="NAME", help="start from: " + ", ".join(PRESETS))
     r.add_argument("--threads", metavar="N|auto", default="auto",
                    help="BLAS threads (default auto = 1, see README)")
-    r.add_argument("--save", metavar="PATH", help="write a checkpoint at the end (or on Ctrl-C)")
-    r.add_argument("--resume", metavar="PATH", help="continue the run saved in a checkpoint")
+    r.add_argument("--save", metavar="PATH",
+                   help=single_run_only or "write a checkpoint at the end (or on Ctrl-C)")
+    r.add_argument("--resume", metavar="PATH",
+                   help=single_run_only or "continue the run saved in a checkpoint")
     r.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     r.add_argument("--quiet", action="store_true", help="print only the final result")
     r.add_argument("--runs-dir", dest="runs_dir", metavar="DIR",
                    help="where runs are recorded (default $NNFS_RUNS_DIR or "
                         "~/.local/share/nnfs-tui/runs)")
-    r.add_argument("--name", metavar="NAME", help="name of the recorded run")
+    r.add_argument("--name", metavar="NAME", help="first part of the trials' run names"
+                   if sweep else "name of the recorded run")
     r.add_argument("--no-record", dest="no_record", action="store_true",
-                   help="do not record this run in the runs directory")
+                   help=single_run_only or "do not record this run in the runs directory")
     return p
 
 
 def build_sweep_parser() -> argparse.ArgumentParser:
-    p = build_parser()
+    p = build_parser(sweep=True)
     p.prog = "nnfs-train sweep"
     p.description = ("Train one run per grid point / random sample, one after another (or in "
                      "--workers processes); every trial is recorded, `nnfs-train runs` ranks "
@@ -299,7 +316,8 @@ def _main(argv: list[str] | None) -> int:
         if config_changes:
             trainer.set_hyperparameters(**config_changes)
     else:
-        config, _ = config_from_args(args)
+        config, given = config_from_args(args)
+        warn_unused(given, config)
         trainer = Trainer(config, on_event=reporter, batch_event_interval=interval,
                           threads=args.threads)
         if args.preset is None and not args.json and not args.quiet and any(
@@ -307,9 +325,7 @@ def _main(argv: list[str] | None) -> int:
             print("(tutorial flags given: starting from the 'seed' preset, 784-64-10)",
                   file=sys.stderr)
     if args.save:
-        save_dir = Path(args.save).parent
-        if not save_dir.is_dir():
-            raise UsageError(f"--save {args.save}: directory {save_dir} does not exist")
+        check_save_path(args.save)
     recorder = None
     if not args.no_record:
         recorder = RunStore(args.runs_dir).create(trainer.config, args.name)
@@ -345,8 +361,8 @@ def _main(argv: list[str] | None) -> int:
         saved = trainer.save(args.save)
         if not args.json:
             _say(f"saved checkpoint to {saved}")
-    summary = (f"{finished.status}: {finished.epochs_completed} epochs, {finished.step} steps "
-               f"in {wall:.1f}s")
+    summary = (f"{finished.status}: {plural(finished.epochs_completed, 'epoch')}, "
+               f"{plural(finished.step, 'step')} in {wall:.1f}s")
     if finished.test_acc is not None:
         summary += f", test accuracy {100 * finished.test_acc:.2f}%"
     if finished.reason:
@@ -361,6 +377,36 @@ def _main(argv: list[str] | None) -> int:
     if caught:
         return 128 + caught[0]  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
+
+
+def plural(n: int, word: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def warn_unused(given: dict[str, Any], config: Any) -> None:
+    """One warning line per flag given that the chosen optimizer or schedule ignores."""
+    for field in given:
+        if not field_applies(field, config):
+            decider = APPLIES_WHEN[field][0]
+            _say(f"nnfs-train: warning: {field} has no effect with {decider} "
+                 f"{getattr(config, decider)}")
+
+
+def check_save_path(text: str) -> None:
+    """Refuse a --save path that cannot be written, before any training is spent on it."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--save {text}: is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"--save {text}: directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".nnfs-write-check-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--save {text}: cannot write in {parent} "
+                         f"({exc.strerror or exc})") from None
 
 
 def _say(text: str, stream: TextIO | None = None) -> None:
@@ -437,9 +483,12 @@ def sweep_main(argv: list[str]) -> int:
     from engine.sweep import expand, leaderboard, parse_grid, parse_sample, run_sweep
 
     args = build_sweep_parser().parse_args(argv)
-    if args.resume or args.save:
-        raise UsageError("sweep trials are recorded runs; --resume and --save do not apply")
-    base, _ = config_from_args(args)
+    if args.resume or args.save or args.no_record:
+        raise UsageError("sweep trials are recorded runs; --resume, --save and --no-record "
+                         "do not apply")
+    prefix = "sweep-" if args.name is None else check_run_name(args.name) + "-"
+    base, given = config_from_args(args)
+    warn_unused(given, base)
     grid = parse_grid((item[0], item[1:]) for item in args.vary if len(item) >= 2)
     if any(len(item) < 2 for item in args.vary):
         raise UsageError("--vary needs a field and at least one value")
@@ -447,15 +496,16 @@ def sweep_main(argv: list[str]) -> int:
     trials = expand(base, grid, sample, trials=_int_arg("trials", args.trials),
                     seed=_int_arg("sweep-seed", args.sweep_seed))
     store = RunStore(args.runs_dir)
-    print(f"sweep: {len(trials)} trials, recorded in {store.root}", file=sys.stderr)
+    print(f"sweep: {plural(len(trials), 'trial')}, recorded in {store.root}", file=sys.stderr)
 
     def on_done(trial: Any, info: RunInfo) -> None:
         varied = ", ".join(f"{k}={format_field(k, v)}" for k, v in trial.varied.items())
         score = info.best_val_acc if info.best_val_acc is not None else info.test_acc
-        print(f"trial {trial.index + 1}/{len(trials)} [{varied}] {info.status}: "
-              f"{_fmt(score)} ({info.name})", file=sys.stderr, flush=True)
+        print(f"trial {trial.index + 1}/{len(trials)}{f' [{varied}]' if varied else ''} "
+              f"{info.status}: {_fmt(score)} ({info.name})", file=sys.stderr, flush=True)
 
-    runs = run_sweep(trials, store, workers=_int_arg("workers", args.workers), on_done=on_done)
+    runs = run_sweep(trials, store, workers=_int_arg("workers", args.workers), prefix=prefix,
+                     on_done=on_done)
     print_runs_table(leaderboard(runs), sys.stdout)
     return EXIT_OK
 

@@ -111,6 +111,29 @@ FIELDS: dict[str, FieldSpec] = {
 LIVE_FIELDS: tuple[str, ...] = tuple(name for name, spec in FIELDS.items() if spec.live)
 
 
+APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "momentum": ("optimizer", ("momentum", "nesterov")),
+    "beta1": ("optimizer", ("adam", "adamw")),
+    "beta2": ("optimizer", ("adam", "adamw")),
+    "alpha": ("optimizer", ("rmsprop",)),
+    "eps": ("optimizer", ("rmsprop", "adam", "adamw")),
+    "lr_step_epochs": ("schedule", ("step",)),
+    "lr_gamma": ("schedule", ("step", "exponential")),
+}
+"""Fields that matter only under some optimizers or schedules: field → (the field that
+decides, the values under which it is used). Every other field always applies."""
+
+
+def field_applies(name: str, values: Mapping[str, Any]) -> bool:
+    """False when field ``name`` has no effect given the optimizer / schedule in ``values``
+    (a dict of field values, or a TrainConfig)."""
+    rule = APPLIES_WHEN.get(name)
+    if rule is None:
+        return True
+    decider = values[rule[0]] if isinstance(values, Mapping) else getattr(values, rule[0])
+    return decider in rule[1]
+
+
 def check_field(name: str, value: Any) -> Any:
     """Validate one typed value and return it normalised (e.g. a list of sizes as a tuple)."""
     spec = FIELDS.get(name)
@@ -189,7 +212,10 @@ def parse_field(name: str, text: str) -> Any:
         raise ConfigError(name, raw or "(empty)", spec.allowed) from None
     if not math.isfinite(number):
         raise ConfigError(name, raw, spec.allowed)
-    return check_field(name, number)
+    try:
+        return check_field(name, number)
+    except ConfigError as exc:  # name the text as typed: "0", not "0.0"
+        raise ConfigError(name, raw, exc.allowed) from None
 
 
 def _looks_int(text: str) -> bool:

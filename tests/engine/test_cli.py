@@ -13,7 +13,8 @@ import pytest
 
 from engine.checkpoint import load_checkpoint
 from engine.cli import build_parser, config_from_args, main
-from engine.config import PRESETS
+from engine.config import APPLIES_WHEN, PRESETS, field_applies
+from engine.optimizers import OPTIMIZERS
 
 FAST = ["--subset", "2000", "--hidden", "16", "--epochs", "2", "--quiet"]
 
@@ -48,6 +49,8 @@ def test_without_tutorial_flags_the_default_preset_is_used():
     (["--dataset", "/no/such/dir"], "nnfs-train: error: /no/such/dir: unknown dataset"),
     (["--batch_size", "5000", "--subset", "1000"], "nnfs-train: error: batch_size: 5000 is "
                                                    "not valid; expected at most"),
+    (["--l_rate", "0"], "nnfs-train: error: learning_rate: 0 is not valid"),  # as typed
+    (["--dropout", "1"], "nnfs-train: error: dropout: 1 is not valid"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert main(argv) == 2
@@ -70,6 +73,39 @@ def test_epoch_lines_follow_the_tutorial(capsys):
     out = capsys.readouterr().out
     assert "Epoch: 1/2, Time Spent: " in out and "Test Accuracy: " in out
     assert "completed: 2 epochs" in out
+
+
+def test_a_one_epoch_run_says_epoch(capsys):
+    assert main(FAST[:4] + ["--epochs", "1"]) == 0
+    assert "completed: 1 epoch, " in capsys.readouterr().out
+
+
+def test_flags_the_optimizer_ignores_are_named_in_a_warning(capsys):
+    assert main(FAST + ["--optimizer", "sgd", "--beta1", "0.8", "--beta", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "nnfs-train: warning: beta1 has no effect with optimizer sgd\n" in err
+    assert "nnfs-train: warning: momentum has no effect with optimizer sgd\n" in err
+    assert main(FAST + ["--optimizer", "adam", "--beta1", "0.8"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_what_applies_to_an_optimizer_is_what_it_uses():
+    for name, cls in OPTIMIZERS.items():
+        for field, (decider, _) in APPLIES_WHEN.items():
+            if decider == "optimizer":
+                assert field_applies(field, {"optimizer": name}) == (field in cls.hyper_names), (
+                    name, field)
+
+
+def test_save_to_a_place_that_cannot_be_written_is_refused_before_training(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["--epochs", "50", "--save", "/proc/nnfs-test.npz", "--runs-dir", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnfs-train: error: --save /proc/nnfs-test.npz: cannot write in /proc")
+    assert not runs.exists()  # refused before a run was started, let alone trained
+    assert main(["--save", str(tmp_path), "--runs-dir", str(runs)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # the write check leaves nothing behind
 
 
 def test_save_then_resume_for_more_epochs(tmp_path, capsys):

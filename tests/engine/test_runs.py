@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine import ConfigError, TrainConfig, Trainer, load_checkpoint
-from engine.cli import main
+from engine.cli import build_sweep_parser, main
 from engine.runs import RunStore, check_run_name, diff_configs, read_metrics
 from engine.sweep import expand, leaderboard, parse_sample, run_sweep
 
@@ -163,6 +163,28 @@ def test_cli_sweep(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "trial 2/2 [hidden_sizes=16]" in captured.err
     assert captured.out.count("completed") == 2
+
+
+def test_cli_sweep_names_its_trials_after_name_and_refuses_what_it_cannot_do(tmp_path,
+                                                                             capsys):
+    runs_dir = tmp_path / "runs"
+    assert main(["sweep", "--subset", "1000", "--epochs", "1", "--runs-dir", str(runs_dir),
+                 "--name", "lr-probe", "--val-fraction", "0.01"]) == 0
+    err = capsys.readouterr().err
+    assert "sweep: 1 trial, recorded in" in err
+    assert "trial 1/1 completed" in err  # nothing varied: no empty brackets
+    assert [p.name.startswith("lr-probe-") for p in runs_dir.iterdir()] == [True]
+    for flags in (["--no-record"], ["--save", str(tmp_path / "x.npz")],
+                  ["--resume", str(tmp_path / "x.npz")]):
+        assert main(["sweep", "--runs-dir", str(runs_dir), *flags]) == 2
+        assert capsys.readouterr().err == (
+            "nnfs-train: error: sweep trials are recorded runs; --resume, --save and "
+            "--no-record do not apply\n")
+    assert len(list(runs_dir.iterdir())) == 1
+    assert main(["sweep", "--name", "../up", "--runs-dir", str(runs_dir)]) == 2
+    assert "../up" in capsys.readouterr().err and len(list(runs_dir.iterdir())) == 1
+    help_text = build_sweep_parser().format_help()
+    assert "--no-record" not in help_text and "--save" not in help_text
 
 
 def test_live_changes_are_logged_and_the_start_config_is_kept_for_reruns(tmp_path,
