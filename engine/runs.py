@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import TrainConfig
+from engine.config import LIVE_FIELDS, TrainConfig, check_field
 from engine.errors import ConfigError, NNFSError
 from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
 from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
@@ -116,6 +116,9 @@ class RunInfo:
     """e.g. 784-256-10."""
     problem: str = ""
     """For incomplete runs: what could not be read."""
+    live_changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """Hyperparameters changed during the run: (step they took effect at, new values); a
+    rerun replays them (``Trainer(planned_changes=...)``) to repeat the run exactly."""
 
     def row(self) -> dict[str, Any]:
         """One row of the Runs table / CSV export, keyed by TABLE_COLUMNS."""
@@ -232,6 +235,7 @@ class RunStore:
         info.test_acc = _number(meta.get("test_acc"))
         info.reason = str(meta.get("reason", ""))
         info.architecture = str(meta.get("architecture", ""))
+        info.live_changes = _read_live_changes(meta.get("live_changes"))
         if info.config is None:
             info.status = "incomplete"
         return info
@@ -391,3 +395,19 @@ def diff_configs(a: RunInfo, b: RunInfo) -> ConfigDiff:
     changes = {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db))
                if da.get(k) != db.get(k)}
     return ConfigDiff(a.name, b.name, changes)
+
+
+def _read_live_changes(raw: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The (step, changes) of run.json's live_changes; entries that do not check out (an
+    unknown or fixed field, a bad value) are left out rather than replayed wrongly."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    for entry in raw if isinstance(raw, list) else []:
+        try:
+            step, changes = entry["step"], entry["changes"]
+            if not (isinstance(step, int) and step >= 1 and isinstance(changes, dict) and changes
+                    and all(k in LIVE_FIELDS for k in changes)):
+                continue
+            out.append((step, {k: check_field(k, v) for k, v in changes.items()}))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out

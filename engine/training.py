@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,7 +109,10 @@ class Trainer:
         on_event: EventHandler | None = None,
         batch_event_interval: float = 0.0,
         threads: int | str | None = "auto",
+        planned_changes: Iterable[tuple[int, Mapping[str, Any]]] = (),
     ) -> None:
+        """``planned_changes``: (step, {field: value}) live changes to apply before that step,
+        as if made by hand (a rerun replays a run's recorded live changes this way)."""
         if dataset is None:
             dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
                                    subset=config.subset, seed=config.seed)
@@ -136,6 +139,11 @@ class Trainer:
         self._stop = threading.Event()
         self._pending: dict[str, Any] = {}
         self._pending_saves: list[tuple[Path, threading.Event, list[BaseException]]] = []
+        self._planned: dict[int, dict[str, Any]] = {}
+        for step, changes in planned_changes:
+            if not (isinstance(step, int) and step >= 1):
+                raise ConfigError("planned change step", step, "a whole number ≥ 1")
+            self._planned.setdefault(step, {}).update(self._check_live(changes))
 
     # -- controls (safe from any thread) --------------------------------------------------
     def pause(self) -> None:
@@ -165,6 +173,14 @@ class Trainer:
         Values are checked now (a bad one raises ConfigError and nothing changes) and applied
         before the next update. Returns the checked values.
         """
+        checked = self._check_live(changes)
+        with self._lock:
+            self._pending.update(checked)
+            if self.state.status != "running":
+                self._apply_pending()
+        return checked
+
+    def _check_live(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         checked: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in LIVE_FIELDS:
@@ -175,10 +191,6 @@ class Trainer:
         if "batch_size" in checked and checked["batch_size"] > len(self.dataset.x_train):
             raise ConfigError("batch_size", checked["batch_size"],
                               f"at most the training set size ({len(self.dataset.x_train):,})")
-        with self._lock:
-            self._pending.update(checked)
-            if self.state.status != "running":
-                self._apply_pending()
         return checked
 
     def save(self, path: str | Path, *, timeout: float | None = None) -> Path:
@@ -241,6 +253,8 @@ class Trainer:
                 st.grad_sq, st.batches = {}, 0
             batch_no = math.ceil(st.position / self.config.batch_size)
             while st.position < n_train:
+                if self._planned and (due := self._planned.pop(st.step + 1, None)):
+                    self.set_hyperparameters(**due)  # applied and reported just below
                 if not self._at_boundary():
                     return self._finish("stopped")
                 t0 = time.perf_counter()

@@ -209,3 +209,56 @@ def test_live_changes_are_logged_and_the_start_config_is_kept_for_reruns(tmp_pat
     assert meta["live_changes"] == [{"step": 3, "epoch": 2 * 100 / 3000,
                                      "changes": {"learning_rate": 0.01}}]
     assert load_checkpoint(info.path / "final.npz").config.learning_rate == 0.01
+
+
+def test_a_rerun_that_replays_the_recorded_live_changes_ends_with_the_same_weights(
+        tmp_path, mnist_small):
+    """Changed by hand mid-run (learning rate at step 3, batch size at step 7): replaying
+    run.json's live changes repeats the run exactly, changes and all."""
+    from engine import BatchEnded
+
+    store = RunStore(tmp_path)
+    recorder = store.create(CONFIG, "by-hand")
+    trainer = Trainer(CONFIG, mnist_small)
+
+    def on_event(event):
+        recorder(event)
+        if isinstance(event, BatchEnded) and event.step == 2:
+            trainer.set_hyperparameters(learning_rate=0.01)
+        if isinstance(event, BatchEnded) and event.step == 6:
+            trainer.set_hyperparameters(batch_size=64, dropout=0.1)
+
+    trainer.on_event = on_event
+    recorder.attach(trainer)
+    trainer.run()
+    info = store.load("by-hand")
+    assert info.live_changes == [(3, {"learning_rate": 0.01}),
+                                 (7, {"batch_size": 64, "dropout": 0.1})]
+
+    replayed = store.create(info.config, "replayed")
+    again = Trainer(info.config, mnist_small, planned_changes=info.live_changes,
+                    on_event=replayed)
+    replayed.attach(again)
+    again.run()
+    for key, value in trainer.network.params.items():
+        np.testing.assert_array_equal(again.network.params[key], value, err_msg=key)
+    assert store.load("replayed").live_changes == info.live_changes
+
+
+def test_live_changes_that_do_not_check_out_are_not_replayed(tmp_path, mnist_small):
+    store = RunStore(tmp_path)
+    recorder = store.create(CONFIG, "edited")
+    trainer = Trainer(CONFIG, mnist_small, on_event=recorder)
+    recorder.attach(trainer)
+    trainer.run()
+    meta_path = store.path_of("edited") / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["live_changes"] = [{"step": 2, "changes": {"learning_rate": -1}},
+                            {"step": 3, "changes": {"hidden_sizes": [8]}},
+                            {"step": "4", "changes": {"learning_rate": 0.1}},
+                            "junk",
+                            {"step": 5, "changes": {"momentum": 0.5}}]
+    meta_path.write_text(json.dumps(meta))
+    assert store.load("edited").live_changes == [(5, {"momentum": 0.5})]
+    with pytest.raises(ConfigError, match="hidden_sizes"):
+        Trainer(CONFIG, mnist_small, planned_changes=[(3, {"hidden_sizes": (8,)})])
