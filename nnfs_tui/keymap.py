@@ -52,9 +52,12 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("←, →", "scroll the columns (the name stays)"),
         ("Space, Enter", "select / unselect a run: its curves join the plots (up to 8)"),
         ("c", "unselect all"),
-        ("/", "filter: every word must match name, architecture, activation, optimizer or "
-              "status (Enter or ↓ back to the table)"),
-        ("s, S", "sort by the next column / reverse the sort (or click a header)"),
+        ("/", "filter: every word must match a column as shown (not the time stamp in the name); "
+              "`lr>=1e-3`, `batch=64`, `test>97`, `status=diverged` compare one column "
+              "(Enter or ↓ back to the table)"),
+        ("s", "sort: pick the column from a list (the current one again reverses; or click a "
+              "header)"),
+        ("S", "reverse the sort"),
         ("m", "plots show test, validation or train curves"),
         ("d", "config diff of the two selected runs"),
         ("r", "rerun the run: same config, same seed, same result"),

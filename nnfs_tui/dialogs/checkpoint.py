@@ -1,9 +1,14 @@
-"""Pick a checkpoint to load: type a path, or choose a recent run's best / final model."""
+"""Pick a checkpoint to load: type a path, or choose one of the recent runs' checkpoints
+(best, final, or saved by hand with Ctrl+S)."""
 
 from __future__ import annotations
 
+import json
+import math
+import zipfile
 from pathlib import Path
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,27 +19,65 @@ from textual.widgets.option_list import Option
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.errors import NNFSError
 from engine.runs import RunStore
-from nnfs_tui.widgets.runs_table import cells
 
+#: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
+#: ``manual-<time>.npz`` into the run's directory), newest first.
 CHECKPOINT_FILES = ("best.npz", "final.npz")
 
 
+def checkpoint_summary(path: Path) -> str:
+    """``epoch 23 · val 97.80% · test 97.65%``: the epochs a checkpoint had trained and its
+    own accuracies then (the last row of its history). Only the small metadata member of the
+    archive is read; "" when it cannot be read (Load then says why)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:  # lazy: reads "meta" alone
+            meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return ""
+    if not isinstance(meta, dict):
+        return ""
+    loop, history = meta.get("loop"), meta.get("history")
+    epoch = loop.get("epoch") if isinstance(loop, dict) else None
+    last = history[-1] if isinstance(history, list) and history else {}
+    if not isinstance(last, dict):
+        last = {}
+    parts = []
+    if isinstance(epoch, int):
+        mid = isinstance(loop, dict) and loop.get("position")
+        parts.append(f"epoch {epoch}" + (" + part of the next" if mid else "")
+                     if epoch else "before the first epoch ended")
+    for split in ("val", "test"):
+        value = last.get(f"{split}_acc")
+        if isinstance(value, int | float) and math.isfinite(value):
+            parts.append(f"{split} {100 * value:.2f}%")
+    return " · ".join(parts)
+
+
+def _run_checkpoints(run_dir: Path) -> list[Path]:
+    """best.npz, final.npz, then the run's other checkpoints, newest first."""
+    first = [run_dir / name for name in CHECKPOINT_FILES if (run_dir / name).is_file()]
+    try:
+        others = [p for p in run_dir.glob("*.npz") if p.is_file() and p not in first
+                  and not p.name.startswith(".")]
+        others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        others = []
+    return first + others
+
+
 def recent_checkpoints(store: RunStore, limit: int = 20) -> list[tuple[Path, str]]:
-    """(path, description) of the best and final checkpoints of the newest ``limit`` runs."""
+    """(path, description) of the checkpoints of the newest ``limit`` runs: best, final and
+    those saved by hand, each with the epoch and accuracies it was saved at."""
     try:
         runs = store.list()[:limit]
     except (OSError, NNFSError):
         return []
     out = []
     for run in runs:
-        row = cells(run)
-        for name in CHECKPOINT_FILES:
-            path = run.path / name
-            if path.is_file():
-                epoch = (f" (epoch {run.best_epoch})" if name == "best.npz"
-                         and run.best_epoch is not None else "")
-                out.append((path, f"{run.name}/{name}{epoch} · test {row['test_acc'].plain}"
-                                  f" · {run.status}"))
+        for path in _run_checkpoints(run.path):
+            summary = checkpoint_summary(path)
+            out.append((path, f"{run.name}/{path.name}" + (f" · {summary}" if summary else "")
+                              + f" · {run.status}"))
     return out
 
 

@@ -5,21 +5,25 @@ The screen reads the run store and deletes from it; it never trains. Rerun, load
 open model close it with a :class:`RunsResult` for the app to act on::
 
     app.push_screen(RunsScreen(store), callback=app.on_runs_result)
+
+Filter, sort, selection, cursor and split are kept for the session per runs directory
+(:class:`RunsView`), so F2 opens the screen the way it was left.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from engine.config import TrainConfig, format_field
 from engine.errors import NNFSError
@@ -31,7 +35,8 @@ from nnfs_tui.widgets.runs_table import (
     HEADERS,
     MARK_COLUMN,
     RunsTable,
-    matches,
+    cells,
+    parse_filter,
     sort_runs,
 )
 
@@ -41,8 +46,8 @@ SPLITS = ("test", "val", "train")
 MAX_SELECTED = len(RUN_STYLES)
 #: Seconds between checks for new runs and progress of running ones.
 AUTO_REFRESH = 2.0
-#: The sort key cycles through "as recorded" (newest first), then every column.
-SORT_CYCLE: tuple[str | None, ...] = (None, *HEADERS)
+#: The sort menu: "as recorded" (newest first), then every column.
+SORT_CHOICES: tuple[str | None, ...] = (None, *HEADERS)
 
 Action = Literal["rerun", "load_config", "open_checkpoint"]
 
@@ -62,6 +67,73 @@ class RunsResult:
     """That run's directory."""
     checkpoint: Path | None = None
     """open_checkpoint: the run's final.npz (best.npz when there is no final)."""
+    live_changes: tuple[tuple[int, dict[str, Any]], ...] = ()
+    """Hyperparameters the run changed while it trained: (step, new values), in order; a
+    rerun passes them to ``Trainer(planned_changes=...)`` to repeat the run exactly."""
+
+
+@dataclass
+class RunsView:
+    """How the Runs screen was left, restored when it opens again in the same session."""
+
+    filter_text: str = ""
+    """What the filter field held."""
+    sort_column: str | None = None
+    """The column rows were sorted by (None: newest first)."""
+    descending: bool = False
+    """Sort direction."""
+    selected: tuple[str, ...] = ()
+    """Selected runs, in the order they were selected (their curves keep their styles)."""
+    highlighted: str | None = None
+    """The run under the cursor."""
+    split: str = "test"
+    """Which split the plots showed."""
+
+
+class SortMenu(ModalScreen[str | None]):
+    """Pick the column to sort by: ↑↓ and Enter (or a click); the current one again reverses
+    the order. Returns the column key, "" for newest first, or None when cancelled."""
+
+    BINDINGS = [Binding("escape,s,q", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    SortMenu { align: center middle; }
+    SortMenu OptionList {
+        width: 34; height: auto; max-height: 90%;
+        border: round $accent; background: $surface;
+    }
+    """
+
+    def __init__(self, column: str | None, descending: bool) -> None:
+        super().__init__()
+        self.column: str | None = column
+        """The column the rows are sorted by now."""
+        self.descending: bool = descending
+        """Its direction."""
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for key in SORT_CHOICES:
+            label = "newest first (as recorded)" if key is None else HEADERS[key]
+            if key == self.column:
+                label += "  ▼" if self.descending else "  ▲"
+                label += " (Enter reverses)" if key is not None else ""
+            options.append(Option(label, id=key or "-"))
+        menu = OptionList(*options, id="sort-menu")
+        menu.border_title = "Sort by"
+        menu.border_subtitle = "Enter sorts · Esc cancels"
+        yield menu
+
+    def on_mount(self) -> None:
+        menu = self.query_one(OptionList)
+        menu.highlighted = SORT_CHOICES.index(self.column)
+        menu.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss("" if event.option.id == "-" else event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class RunsScreen(Screen[RunsResult | None]):
@@ -70,17 +142,19 @@ class RunsScreen(Screen[RunsResult | None]):
     CSS_PATH = Path(__file__).with_name("runs.tcss")  # absolute: subclasses elsewhere work
     BINDINGS = [
         # letters act on the table; while the filter has focus they are typed into it
-        Binding("escape", "close", "Close"),
+        # the footer also holds the app's F-keys: only the most used show here (all are on
+        # the help screen), so that it fits in 120 columns
+        Binding("escape", "close", "Close", show=False),
         Binding("space", "toggle_select", "Select"),
         Binding("slash", "focus_filter", "Filter", show=False),  # the field says so
-        Binding("s", "sort_next", "Sort"),
+        Binding("s", "sort_menu", "Sort"),
         Binding("S,shift+s", "sort_reverse", "Reverse sort", show=False),
         Binding("d", "diff", "Diff"),
         Binding("r", "rerun", "Rerun"),
         Binding("l", "load_config", "Form"),
         Binding("o", "open_checkpoint", "Open model", show=False),
-        Binding("x,delete", "delete", "Delete"),
-        Binding("e", "export", "Export"),
+        Binding("x,delete", "delete", "Delete", show=False),
+        Binding("e", "export", "Export", show=False),
         Binding("m", "cycle_split", "Split", show=False),
         Binding("c", "clear_selection", "Unselect all", show=False),
         Binding("q", "close", "Close", show=False),
@@ -92,34 +166,49 @@ class RunsScreen(Screen[RunsResult | None]):
     split: reactive[str] = reactive("test", init=False)
     """Which split's loss and accuracy the plots show: test, val or train."""
 
+    #: How the screen was left, per runs directory, for the rest of the session.
+    views: ClassVar[dict[Path, RunsView]] = {}
+
     def __init__(self, store: RunStore, *, timing: bool = True,
-                 selected: tuple[str, ...] = ()) -> None:
+                 selected: tuple[str, ...] | None = None,
+                 view: RunsView | None = None) -> None:
+        """``view``: the state to start from and keep up to date (default: the one this
+        session last left for ``store``'s directory); ``selected``: runs to select instead
+        of the view's."""
         super().__init__()
         self.store: RunStore = store
         """Where the runs are read from and deleted."""
         self.timing: bool = timing
         """Show measured times; off makes screenshots reproducible."""
+        if view is None:
+            view = self.views.setdefault(self._view_key(store), RunsView())
+        self.view: RunsView = view
+        """Filter, sort, selection, cursor and split, as the screen leaves them."""
         self.runs: list[RunInfo] = []
         """Every run in the store, newest first (as of the last refresh)."""
-        self.filter_text: str = ""
+        self.filter_text: str = view.filter_text
         """What the filter field holds."""
-        self.sort_column: str | None = None
+        self.sort_column: str | None = view.sort_column
         """The TABLE_COLUMNS key rows are sorted by (None: newest first)."""
-        self.descending: bool = False
+        self.descending: bool = view.descending
         """Sort direction."""
         self.selected: dict[str, RunStyle] = {}
         """Selected runs (in order of selection) and the style of their curves."""
         self.last_export: Path | None = None
         """Where the table was last exported."""
-        self._preselect = selected
+        self._preselect = view.selected if selected is None else selected
+        self._initial_split = view.split
+        self._initial_cursor = view.highlighted
+        self._filter_problems: tuple[str, ...] = ()
         self._metrics: dict[str, list[dict[str, float | None]]] = {}
         self._signature: tuple[int, ...] = ()
         self._plotted: tuple = ()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
-            yield Input(placeholder="/ filter: name, architecture, optimizer, status…",
-                        id="runs-filter")
+            yield Input(self.filter_text, id="runs-filter",
+                        placeholder="/ filter: words, or lr>=1e-3 batch=64 test>97 "
+                                    "status=diverged")
             yield Static("", id="runs-summary")
         yield RunsTable(id="runs-table")
         yield Static("", id="runs-detail")
@@ -160,6 +249,13 @@ class RunsScreen(Screen[RunsResult | None]):
         return {run.name: run for run in self.runs}
 
     # -- loading -----------------------------------------------------------------------------
+    @staticmethod
+    def _view_key(store: RunStore) -> Path:
+        try:
+            return store.root.resolve()
+        except OSError:
+            return store.root.absolute()
+
     def on_mount(self) -> None:
         self.reload()
         names = self._by_name()
@@ -168,8 +264,23 @@ class RunsScreen(Screen[RunsResult | None]):
                 self.selected[name] = self._free_style()
         if self.selected:
             self._show()
+        shown = [run.name for run in self.table.shown]
+        if self._initial_cursor in shown:
+            self.table.move_cursor(row=shown.index(self._initial_cursor))
+        if self._initial_split in SPLITS:
+            self.split = self._initial_split
         self.table.focus()
         self.set_interval(AUTO_REFRESH, self._poll_store)
+
+    def on_unmount(self) -> None:
+        self._remember()
+
+    def _remember(self) -> None:
+        """Keep filter, sort, selection, cursor and split for the next time F2 opens."""
+        view = self.view
+        view.filter_text, view.sort_column = self.filter_text, self.sort_column
+        view.descending, view.selected = self.descending, tuple(self.selected)
+        view.split = self.split  # (the cursor is kept as it moves: the table is gone now)
 
     def _store_signature(self) -> tuple[int, ...]:
         try:
@@ -219,7 +330,9 @@ class RunsScreen(Screen[RunsResult | None]):
 
     # -- drawing -----------------------------------------------------------------------------
     def _show(self) -> None:
-        rows = sort_runs((r for r in self.runs if matches(r, self.filter_text)),
+        query = parse_filter(self.filter_text)
+        self._filter_problems = query.problems
+        rows = sort_runs((r for r in self.runs if query.matches(r)),
                          self.sort_column, self.descending)
         self.table.show(rows, self.selected, sort_column=self.sort_column,
                         descending=self.descending, timing=self.timing)
@@ -229,9 +342,11 @@ class RunsScreen(Screen[RunsResult | None]):
 
     def _update_summary(self) -> None:
         shown, total = len(self.table.shown), len(self.runs)
-        text = f"{shown}/{total} runs" if shown != total else f"{total} runs"
+        text = Text(f"{shown}/{total} runs" if shown != total else f"{total} runs")
         if self.selected:
-            text += f" · {len(self.selected)} selected"
+            text.append(f" · {len(self.selected)} selected")
+        if self._filter_problems:  # why nothing matches
+            text = Text(f"filter: {self._filter_problems[0]}", style="red")
         self.query_one("#runs-summary", Static).update(text)
 
     def _update_detail(self) -> None:
@@ -247,6 +362,11 @@ class RunsScreen(Screen[RunsResult | None]):
             text.append(f" · {run.reason}", style="red")
         if run.problem:
             text.append(f" · {run.problem}", style="red")
+        hidden = self.table.hidden  # columns the width left out: their values here
+        if hidden:
+            shown = cells(run, timing=self.timing)
+            text.append(" · " + " · ".join(f"{HEADERS[key]} {shown[key].plain}"
+                                             for key in hidden))
         if self.timing and run.started_at:
             text.append(f" · started {run.started_at}")
         c = run.config
@@ -294,9 +414,14 @@ class RunsScreen(Screen[RunsResult | None]):
 
     # -- events ------------------------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.highlighted is not None:
+            self.view.highlighted = self.highlighted.name
         self._update_detail()
         if not self.selected:
             self._update_plots()
+
+    def on_runs_table_refitted(self, event: RunsTable.Refitted) -> None:
+        self._update_detail()  # it lists the values of the columns left out
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row: the same as Space."""
@@ -325,12 +450,17 @@ class RunsScreen(Screen[RunsResult | None]):
             self.descending = column in DESCENDING_FIRST
         self._show()
 
-    def action_sort_next(self) -> None:
-        """s: sort by the next column (after the last: newest first again)."""
-        i = SORT_CYCLE.index(self.sort_column)
-        self.sort_by(SORT_CYCLE[(i + 1) % len(SORT_CYCLE)])
+    def action_sort_menu(self) -> None:
+        """s: pick the column to sort by from a list (the current one again reverses)."""
+
+        def chosen(column: str | None) -> None:
+            if column is not None:
+                self.sort_by(column or None)
+
+        self.app.push_screen(SortMenu(self.sort_column, self.descending), chosen)
 
     def action_sort_reverse(self) -> None:
+        """S: reverse the order."""
         self.descending = not self.descending
         self._show()
 
@@ -411,7 +541,9 @@ class RunsScreen(Screen[RunsResult | None]):
                 self.notify(f"{run.name} has no saved model (final.npz or best.npz).",
                             title="Runs", severity="error")
                 return
-        self.dismiss(RunsResult(action, run.config, run.name, run.path, checkpoint))
+        self.dismiss(RunsResult(action, run.config, run.name, run.path, checkpoint,
+                                tuple((step, dict(changes))
+                                      for step, changes in run.live_changes)))
 
     def action_rerun(self) -> None:
         """r: close and start a run with exactly this run's config (same seed, same result)."""

@@ -262,3 +262,28 @@ def test_live_changes_that_do_not_check_out_are_not_replayed(tmp_path, mnist_sma
     assert store.load("edited").live_changes == [(5, {"momentum": 0.5})]
     with pytest.raises(ConfigError, match="hidden_sizes"):
         Trainer(CONFIG, mnist_small, planned_changes=[(3, {"hidden_sizes": (8,)})])
+
+
+def test_the_diff_of_two_runs_includes_the_changes_made_while_they_trained(tmp_path,
+                                                                           mnist_small):
+    store = RunStore(tmp_path)
+    record(store, CONFIG, mnist_small, "plain")
+    record(store, CONFIG.replace(epochs=3), mnist_small, "longer")
+    meta_path = store.path_of("longer") / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["live_changes"] = [{"step": 31, "epoch": 1.0333, "changes": {"learning_rate": 0.5}}]
+    meta_path.write_text(json.dumps(meta))
+
+    diff = diff_configs(store.load("plain"), store.load("longer"))
+    assert diff.changes == {"epochs": (2, 3)}
+    assert diff.left_live == () and diff.live_changes_differ and not diff.identical
+    [change] = diff.right_live
+    assert (change.step, change.epoch, change.changes) == (31, 1.0333, {"learning_rate": 0.5})
+    assert change.describe() == "learning_rate → 0.5 at step 31 (epoch 1.0)"
+    assert diff.summary() == "1 config field and the live changes differ"
+
+    same = diff_configs(store.load("longer"), store.load("longer"))
+    assert same.identical and same.summary() == "Identical: same config, same live changes"
+    fields_only = diff_configs(store.load("plain"), store.load("plain"))
+    fields_only.changes = {"epochs": (2, 3), "seed": (0, 1)}
+    assert fields_only.summary() == "2 config fields differ"

@@ -115,6 +115,7 @@ class DialogApp(App[None]):
 
 async def opened(pilot: Pilot) -> RunsScreen:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen)
+                   and pilot.app.screen.query(RunsTable)
                    and pilot.app.screen.table.row_count > 0, "the runs table")
     return pilot.app.screen
 
@@ -170,14 +171,13 @@ async def test_sorting_by_test_accuracy_orders_the_rows(store) -> None:
     app = RunsApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await opened(pilot)
-        while screen.sort_column != "test_acc":
-            await pilot.press("s")
+        await pilot.press("s", *["down"] * HEADERS_INDEX["test_acc"], "enter")
         accuracies = [store.load(name).test_acc for name in shown_names(screen)]
         known = [a for a in accuracies if a is not None]
         assert len(known) == len(COMPLETED)
         assert known == sorted(known, reverse=True)  # best first
         assert accuracies[:len(known)] == known  # runs without one at the end
-        assert str(screen.table.columns["test_acc"].label).strip() == "test acc ▼"
+        assert str(screen.table.columns["test_acc"].label) == " test▼"
         assert screen.highlighted.name == screen.shown_runs[screen.table.cursor_row].name
 
         await pilot.press("S")  # reverse: worst first, runs without a value still last
@@ -289,8 +289,7 @@ async def test_export_writes_the_rows_on_screen_in_order(store, tmp_path, monkey
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await opened(pilot)
         await pilot.press("slash", *"adam", "enter")
-        while screen.sort_column != "test_acc":
-            await pilot.press("s")
+        screen.sort_by("test_acc")
         await pilot.press("e")
         dialog = app.screen
         assert isinstance(dialog, ExportDialog)
@@ -353,12 +352,13 @@ async def test_the_screen_survives_incomplete_interrupted_and_diverged_runs(stor
         assert screen.loss_plot.curves[2].points == ((1.0, 2.0),)
         await highlight(pilot, screen, "f-diverged")
         assert "non-finite" in str(screen.query_one("#runs-detail").render())
-        await pilot.press("right", "right", "right", "left")  # whole columns at 80x24
-        x = screen.table.scroll_x
-        assert x > 0
+        # 80 columns: the table fits; the columns left out are on the detail line
+        assert screen.table.hidden and screen.table.max_scroll_x == 0
+        detail = str(screen.query_one("#runs-detail").render())
+        assert all(HEADERS[key] in detail for key in screen.table.hidden)
         await pilot.press("ctrl+r")  # re-read the store: the view stays where it was
         await pilot.pause()
-        assert screen.table.scroll_x == x and screen.highlighted.name == "f-diverged"
+        assert screen.highlighted.name == "f-diverged"
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results == [None], "Esc to close the screen")
@@ -388,7 +388,7 @@ async def test_an_empty_runs_directory_says_how_runs_get_there(tmp_path) -> None
         await pilot.pause()
         screen = app.screen
         assert "No runs recorded yet" in str(screen.query_one("#runs-detail").render())
-        await pilot.press("space", "d", "r", "x", "e", "s", "m")
+        await pilot.press("space", "d", "r", "x", "e", "m", "s", "escape")
         assert app.screen is screen
 
 
@@ -440,7 +440,7 @@ def test_runs_screen_snapshot(snap_compare, store) -> None:  # noqa: ANN001
 
     async def select(pilot: Pilot) -> None:
         screen = await opened(pilot)
-        await pilot.press("s")  # by name: the recorded start times differ from run to run
+        await pilot.press("s", "down", "enter")  # by name: the start times differ
         await highlight(pilot, screen, "a-adam-8")
         await pilot.press("space")
         await highlight(pilot, screen, "b-sgd-16")
@@ -449,3 +449,249 @@ def test_runs_screen_snapshot(snap_compare, store) -> None:  # noqa: ANN001
 
     app = RunsApp(store)
     assert snap_compare(app, terminal_size=(120, 40), run_before=select)
+
+
+# -- review fixes: live changes, kept view, direct sorting, widths, filter, recent list ------
+
+def clone(store: RunStore, source: str, name: str, *, config: dict | None = None,
+          meta: dict | None = None) -> Path:
+    """A copy of a recorded run under another name, its config.json / run.json edited."""
+    path = store.root / name
+    shutil.copytree(store.root / source, path)
+    if config:
+        data = json.loads((path / "config.json").read_text())
+        data.update(config)
+        (path / "config.json").write_text(json.dumps(data))
+    data = json.loads((path / "run.json").read_text())
+    data.update(name=name, **(meta or {}))
+    (path / "run.json").write_text(json.dumps(data))
+    return path
+
+
+LIVE = [{"step": 10, "epoch": 0.67, "changes": {"learning_rate": 0.5}},
+        {"step": 21, "epoch": 1.4, "changes": {"batch_size": 64, "dropout": 0.1}}]
+
+
+async def test_rerun_hands_the_app_the_runs_live_changes_to_replay(store) -> None:
+    clone(store, "b-sgd-16", "b-sgd-16-by-hand", meta={"live_changes": LIVE})
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        await highlight(pilot, screen, "b-sgd-16-by-hand")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.results, "the screen's result")
+    result = app.results[0]
+    assert result.action == "rerun" and result.config == TRAINED["b-sgd-16"]
+    assert result.live_changes == ((10, {"learning_rate": 0.5}),
+                                   (21, {"batch_size": 64, "dropout": 0.1}))
+
+
+async def diff_of(pilot: Pilot, screen: RunsScreen, left: str, right: str) -> ConfigDiffDialog:
+    for name in (left, right):
+        await highlight(pilot, screen, name)
+        await pilot.press("space")
+    await pilot.press("d")
+    assert isinstance(pilot.app.screen, ConfigDiffDialog)
+    return pilot.app.screen
+
+
+async def test_the_diff_lists_what_was_changed_by_hand_while_training(store) -> None:
+    clone(store, "a-adam-8", "a-adam-8-by-hand", meta={"live_changes": LIVE[:1]})
+    clone(store, "a-adam-8", "a-adam-8-longer", config={"epochs": 2},
+          meta={"live_changes": LIVE[:1]})
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        dialog = await diff_of(pilot, screen, "a-adam-8", "a-adam-8-by-hand")
+        # same config, but one run's learning rate was changed by hand: not "identical"
+        assert not dialog.query("#diff-same")
+        assert dialog.summary == "The configs are the same; the live changes differ:"
+        assert dialog.live_lines == ["a-adam-8: nothing",
+                                     "a-adam-8-by-hand: learning_rate → 0.5 at step 10 "
+                                     "(epoch 0.7)"]
+        await pilot.press("escape", "c")
+        # epochs and a hand-made change differ: both are said, and "1 field", not "fields"
+        dialog = await diff_of(pilot, screen, "a-adam-8", "a-adam-8-longer")
+        assert dialog.summary == "1 config field and the live changes differ:"
+        assert [row[0] for row in dialog.rows] == ["epochs"]
+        await pilot.press("escape", "c")
+        dialog = await diff_of(pilot, screen, "a-adam-8-by-hand", "a-adam-8-longer")
+        assert dialog.summary == "1 config field differs:"
+        assert dialog.live_lines[0].endswith("(the same in both runs):") is False
+        assert "the same in both runs" in str(dialog.query_one("#diff-live").render())
+        await pilot.press("escape", "c")
+        dialog = await diff_of(pilot, screen, "a-adam-8", "b-sgd-16")
+        assert dialog.summary == "4 config fields differ:" and dialog.live_lines == []
+
+
+async def test_filter_sort_and_selection_are_kept_when_the_screen_opens_again(store) -> None:
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("slash", *"adam", "enter")
+        screen.sort_by("test_acc")
+        await highlight(pilot, screen, "e-adam-16")
+        await pilot.press("space")
+        await highlight(pilot, screen, "a-adam-8")
+        await pilot.press("space", "m")
+        rows, cursor = shown_names(screen), screen.highlighted.name
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results == [None], "the screen to close")
+        app.push_screen(RunsScreen(store, timing=False))  # as F2 does: a new screen
+        again = await opened(pilot)
+        assert again is not screen
+        assert again.filter_input.value == "adam" and shown_names(again) == rows
+        assert (again.sort_column, again.descending) == ("test_acc", True)
+        assert list(again.selected) == ["e-adam-16", "a-adam-8"]
+        assert cell(again, "e-adam-16", "mark") == screen.selected["e-adam-16"].marker
+        assert again.highlighted.name == cursor and again.split == "val"
+        # another runs directory starts afresh
+        other = RunStore(store.root.parent / "other")
+        shutil.copytree(store.root, other.root)
+        await pilot.press("escape")
+        app.push_screen(RunsScreen(other, timing=False))
+        fresh = await opened(pilot)
+        assert fresh.filter_input.value == "" and fresh.sort_column is None
+        assert not fresh.selected
+
+
+async def test_any_column_is_one_choice_away_from_the_sort_menu(store) -> None:
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("s")
+        menu = app.screen
+        assert isinstance(menu, runs_screen.SortMenu)
+        options = menu.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt)
+                  for i in range(options.option_count)]
+        assert len(labels) == len(HEADERS) + 1 and "test" in labels[HEADERS_INDEX["test_acc"]]
+        await pilot.press(*["down"] * HEADERS_INDEX["test_acc"], "enter")
+        assert app.screen is screen
+        assert (screen.sort_column, screen.descending) == ("test_acc", True)  # best first
+        await pilot.press("s", "enter")  # the menu opens on the current column: reverses it
+        assert (screen.sort_column, screen.descending) == ("test_acc", False)
+        await pilot.press("S")
+        assert screen.descending
+        await pilot.press("s", "escape")  # cancelled: nothing changes
+        assert app.screen is screen and screen.sort_column == "test_acc"
+        await pilot.press("s", "home", "enter")  # the first entry: newest first
+        assert screen.sort_column is None and shown_names(screen) == [
+            run.name for run in store.list()]
+
+
+#: index of each column in the sort menu (0 is "newest first").
+HEADERS_INDEX = {key: i + 1 for i, key in enumerate(HEADERS)}
+
+LONG_NAMES = {"a-adam-8": "sweep-lr-20261128-131502-128-64-adam",
+              "b-sgd-16": "20261128-131503-256-sgd", "c-tanh-16": "20261128-131504-16-adam"}
+
+
+def column_widths(screen: RunsScreen) -> dict[str, int]:
+    return {c.key.value: c.get_render_width(screen.table)
+            for c in screen.table.ordered_columns}
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_table_fits_the_screen_and_sorting_does_not_move_columns(store,
+                                                                           size) -> None:
+    for old, new in LONG_NAMES.items():
+        clone(store, old, new, meta={"seconds": 1234.5})
+    app = RunsApp(store)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot)
+        table = screen.table
+        widths = column_widths(screen)
+        assert sum(widths.values()) <= table.scrollable_content_region.width
+        assert table.max_scroll_x == 0  # nothing cut off to the right
+        shown = list(widths)
+        if size == (120, 40):
+            assert shown == ["mark", *TABLE_COLUMNS]
+        else:  # narrow: the least useful columns make room, the results stay
+            assert {"name", "test_acc", "best_val_acc", "learning_rate", "status"} <= set(shown)
+            assert len(shown) < len(TABLE_COLUMNS) + 1
+        for key in shown[1:]:
+            for name in ["b-sgd-16", "f-diverged", INTERRUPTED]:
+                text = cell(screen, name, key)
+                if key != "name":  # every value whole: "completed", "20:34"
+                    assert len(text) < widths[key], (key, text)
+        for key in shown[1:]:  # the sort mark takes no room of its own
+            screen.sort_by(key)
+            await pilot.pause()
+            assert column_widths(screen) == widths, key
+            assert str(table.columns[key].label).strip()[-1] in "▲▼"
+
+
+async def test_the_runs_footer_fits_at_120_columns_in_the_app(small_dataset, tmp_path) -> None:
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from nnfs_tui.app import create_app
+
+    app = create_app(SMALL, dataset=small_dataset, timing=False, runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        keys = list(footer.query(FooterKey))
+        assert keys and all(k.region.right <= footer.region.right for k in keys)
+        assert {"toggle_select", "sort_menu", "diff", "rerun"} <= {k.action for k in keys}
+
+
+async def test_the_filter_matches_what_the_table_shows_not_the_timestamp(store) -> None:
+    clone(store, "a-adam-8", "20261128-131502-8-adam")
+    clone(store, "b-sgd-16", "20261128-131503-16-sgd", config={"batch_size": 64})
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        placeholder = screen.filter_input.placeholder
+        assert "=" in placeholder and ">" in placeholder
+
+        async def search(text: str) -> list[str]:
+            screen.filter_input.value = text
+            await pilot.pause()
+            return sorted(shown_names(screen))
+
+        assert await search("1128") == []  # the date in a generated name is not searched
+        assert await search("131502") == []
+        assert await search("64") == ["20261128-131503-16-sgd"]  # the batch column
+        assert await search("batch=64") == ["20261128-131503-16-sgd"]
+        assert await search("batch<100") == ["20261128-131503-16-sgd"]
+        assert await search("sgd lr>=0.1") == ["20261128-131503-16-sgd", "b-sgd-16",
+                                               "f-diverged"]
+        assert await search("lr>0.5") == ["f-diverged"]
+        assert await search("optimizer=momentum") == ["d-momentum-8"]
+        assert await search("status=diverged") == ["f-diverged"]
+        best = max(COMPLETED, key=lambda n: store.load(n).test_acc)
+        top = 100 * store.load(best).test_acc
+        assert best in await search(f"test>={top - 0.001:.3f}")
+        assert await search(f"test>{top:.3f}") == []  # percent, as the column shows it
+        assert await search("adam") == sorted(["a-adam-8", "c-tanh-16", "e-adam-16",
+                                               INTERRUPTED, "20261128-131502-8-adam"])
+        assert await search("colour=red") == []  # not a column: said, and nothing matches
+        assert "colour" in str(screen.query_one("#runs-summary").render())
+        assert await search("lr>fast") == []
+        assert "lr" in str(screen.query_one("#runs-summary").render())
+
+
+async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy(
+        store) -> None:
+    from engine.checkpoint import load_checkpoint
+
+    run = store.root / "b-sgd-16"
+    manual = run / "manual-20261128-131502.npz"
+    shutil.copy(run / "best.npz", manual)
+    best = load_checkpoint(run / "best.npz").history[-1]
+    app = DialogApp(LoadCheckpointDialog(store))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        recent = app.screen.query_one(OptionList)
+        entries = {recent.get_option_at_index(i).id: str(recent.get_option_at_index(i).prompt)
+                   for i in range(recent.option_count)}
+        assert str(manual) in entries
+        text = entries[str(run / "best.npz")]
+        assert f"epoch {best['epoch']}" in text
+        assert f"val {100 * best['val_acc']:.2f}%" in text
+        assert f"test {100 * best['test_acc']:.2f}%" in text
+        assert entries[str(manual)].startswith("b-sgd-16/manual-20261128-131502.npz")
