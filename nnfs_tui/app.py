@@ -12,6 +12,7 @@ Training runs in a thread worker; the worker never touches widgets, it posts the
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import threading
 import time
@@ -53,6 +54,14 @@ from nnfs_tui.widgets.progress import format_duration, format_percent
 #: (median), at four a second at 0.96x; redrawing the progress line and the plots on the UI
 #: thread competes with the training thread for the GIL.
 PROGRESS_INTERVAL = 0.25
+
+#: Garbage-collector thresholds while the app runs (Python's default: 700, 10, 10). Drawing
+#: a frame makes tens of thousands of short-lived objects; at 700 many of them are still
+#: alive at a collection, reach the oldest generation and make full collections (~50 ms,
+#: every thread stopped) twice a second while keys and a fast run keep the screen busy.
+#: Measured with `make bench` (key latency): at 10,000 no full collection in the run, the
+#: youngest ones take ~3 ms and the middle ones ~20 ms about once a second.
+GC_THRESHOLDS = (10_000, 10, 10)
 
 #: States in which a run is in progress (one at a time).
 ACTIVE_STATES = ("loading", "training", "paused", "stopping")
@@ -138,6 +147,7 @@ class NNFSApp(App[None]):
         self._cache: tuple[tuple, Dataset] | None = None
         self._training_lock = threading.Lock()  # one training thread at a time, always
         self._exit_code: int | None = None  # set once quitting has begun
+        self._gc_thresholds: tuple[int, ...] | None = None  # Python's, while the app runs
         self.sweep: SweepProgress | None = None
         """The sweep under way (F12), whose trials run one after another; None when none."""
 
@@ -162,6 +172,13 @@ class NNFSApp(App[None]):
 
     def on_ready(self) -> None:
         """The first frame is on screen: now fetch the test images for the digit viewer."""
+        # What exists now (modules, widgets, styles: ~120,000 objects) lives as long as the
+        # app: keep it out of the garbage collector's full passes (they stop every thread;
+        # ~90 ms with these objects, ~15-30 ms without: the slowest key presses were the
+        # ones that met one), and collect less often (GC_THRESHOLDS). Undone when it ends.
+        gc.freeze()
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         self.log_line("Ready. Edit the form (Tab moves between fields), F5 starts a run, "
                       "F1 lists every key.")
         if self.dataset is not None:
@@ -681,8 +698,7 @@ class NNFSApp(App[None]):
         screen.loss_plot.reset(trainer.config.epochs)
         screen.accuracy_plot.reset(trainer.config.epochs)
         screen.progress.epochs = trainer.config.epochs
-        for entry in trainer.history:
-            self._plot_epoch(EngineEpochEnded(**entry))
+        self._plot_history(trainer.history)
         self.post_message(msg.DatasetLoaded(trainer.dataset))
         self.runs_started += 1
         self.current_run = RunControl(self.runs_started, trainer.config)
@@ -805,8 +821,7 @@ class NNFSApp(App[None]):
         screen.loss_plot.reset(c.epochs)
         screen.accuracy_plot.reset(c.epochs)
         if e.start_epoch and self.trainer is not None:  # a resumed run: its curves so far
-            for entry in list(self.trainer.history)[:e.start_epoch]:
-                self._plot_epoch(EngineEpochEnded(**entry))
+            self._plot_history(list(self.trainer.history)[:e.start_epoch])
         if self.run_state == "loading":
             self.run_state = "training"
         shape = "-".join(str(s) for s in (screen.form.n_features, *c.hidden_sizes,
@@ -825,31 +840,40 @@ class NNFSApp(App[None]):
         screen.progress.update_batch(message.event)
         screen.loss_plot.set_live(message.loss_points)
 
-    def on_epoch_ended(self, message: msg.EpochEnded) -> None:
+    def on_epochs_ended(self, message: msg.EpochsEnded) -> None:
+        """One epoch, or every epoch since the last message when they end faster than the
+        relay posts: each reaches the plots, the progress line and the log."""
         if not self._current(message):
             return
-        e = message.event
-        self._plot_epoch(e, message.loss_points)
-        val = (f" · val {e.val_loss:.4f} {format_percent(e.val_acc)}"
-               if e.val_acc is not None else "")
-        self.log_line(
-            f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} {format_percent(e.train_acc)}"
-            f"{val} · test {e.test_loss:.4f} {format_percent(e.test_acc)} "
-            f"({self._seconds(e.epoch_seconds)})", "epoch")
-
-    def _plot_epoch(self, e: EngineEpochEnded, loss_points: tuple = ()) -> None:
         screen = self.train_screen
-        screen.progress.update_epoch(e)
-        screen.loss_plot.add_epoch(e, loss_points)
-        screen.accuracy_plot.add_epoch(e)
+        for e in message.events:
+            screen.progress.update_epoch(e)
+        screen.loss_plot.add_epochs(message.events, message.loss_points)
+        screen.accuracy_plot.add_epochs(message.events)
+        for e in message.events:
+            val = (f" · val {e.val_loss:.4f} {format_percent(e.val_acc)}"
+                   if e.val_acc is not None else "")
+            self.log_line(
+                f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} "
+                f"{format_percent(e.train_acc)}{val} · test {e.test_loss:.4f} "
+                f"{format_percent(e.test_acc)} ({self._seconds(e.epoch_seconds)})", "epoch")
+
+    def _plot_history(self, history: Iterable[dict]) -> None:
+        """The epochs of a loaded or resumed run's history (its batch losses are not kept)."""
+        events = tuple(EngineEpochEnded(**entry) for entry in history)
+        screen = self.train_screen
+        for e in events:
+            screen.progress.update_epoch(e)
+        screen.loss_plot.add_epochs(events, ())
+        screen.accuracy_plot.add_epochs(events)
 
     def on_layer_stats_ready(self, message: msg.LayerStatsReady) -> None:
         if not self._current(message):
             return
-        self.layer_history.append(message.event)
+        self.layer_history.extend(message.events)
         for screen in self.screen_stack:
             if isinstance(screen, InspectScreen):
-                screen.add_layer_stats(message.event)
+                screen.add_layer_stats(*message.events)
 
     def on_model_snapshot(self, message: msg.ModelSnapshot) -> None:
         if not self._current(message):
@@ -953,6 +977,9 @@ class NNFSApp(App[None]):
         # however the app ends, the training thread must not outlive it
         if self.current_run is not None:
             self.current_run.stop()
+        gc.unfreeze()  # the app's objects can be collected again
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
 
 
 def create_app(

@@ -66,14 +66,14 @@ class RunStarted(RunMessage):
 
 
 class BatchEnded(RunMessage):
-    """Progress within an epoch; at most ~10 a second, and a newer one replaces a queued one."""
+    """Progress within an epoch; a few a second, and a newer one replaces a queued one."""
 
     def __init__(self, run_id: int, event: ev.BatchEnded, loss_points: tuple[Point, ...]) -> None:
         super().__init__(run_id)
         self.event: ev.BatchEnded = event
         """The latest batch: loss, accuracy, learning rate, samples/s, elapsed."""
         self.loss_points: tuple[Point, ...] = loss_points
-        """Smoothed training loss of the current epoch so far (cumulative, thinned)."""
+        """Smoothed training loss of the batch's epoch so far (cumulative, thinned)."""
 
     def can_replace(self, message: Message) -> bool:
         # loss_points is cumulative within an epoch, so dropping an older one loses nothing
@@ -81,15 +81,17 @@ class BatchEnded(RunMessage):
                 and message.event.epoch == self.event.epoch)
 
 
-class EpochEnded(RunMessage):
-    """An epoch was trained and evaluated."""
+class EpochsEnded(RunMessage):
+    """One or more epochs were trained and evaluated: one each, unless epochs end faster than
+    the relay posts (then every epoch since the last message, none left out)."""
 
-    def __init__(self, run_id: int, event: ev.EpochEnded, loss_points: tuple[Point, ...]) -> None:
+    def __init__(self, run_id: int, events: tuple[ev.EpochEnded, ...],
+                 loss_points: tuple[Point, ...]) -> None:
         super().__init__(run_id)
-        self.event: ev.EpochEnded = event
-        """Train/validation/test loss and accuracy, learning rate, epoch time."""
+        self.events: tuple[ev.EpochEnded, ...] = events
+        """Per epoch, in order: train/validation/test loss and accuracy, learning rate, time."""
         self.loss_points: tuple[Point, ...] = loss_points
-        """Every smoothed training-loss point of this epoch (final, thinned)."""
+        """Every smoothed training-loss point of these epochs (final, thinned, in order)."""
 
 
 class ModelSnapshot(RunMessage):
@@ -113,7 +115,8 @@ class ModelSnapshot(RunMessage):
 
 
 class PredictionsReady(RunMessage):
-    """The current model's guesses for every test image (after an epoch or at the end)."""
+    """The current model's guesses for every test image (after the newest epoch of an
+    EpochsEnded, or at the end)."""
 
     def __init__(self, run_id: int, epoch: int, predicted: np.ndarray,
                  probabilities: np.ndarray) -> None:
@@ -178,12 +181,13 @@ class RunFailed(RunMessage):
 
 
 class LayerStatsReady(RunMessage):
-    """Per-layer health after an epoch, for the Inspect screen."""
+    """Per-layer health after one or more epochs (those of an EpochsEnded), for Inspect."""
 
-    def __init__(self, run_id: int, event: ev.LayerStats) -> None:
+    def __init__(self, run_id: int, events: tuple[ev.LayerStats, ...]) -> None:
         super().__init__(run_id)
-        self.event: ev.LayerStats = event
-        """Gradient and weight RMS per weight matrix; dead share per hidden layer."""
+        self.events: tuple[ev.LayerStats, ...] = events
+        """Per epoch, in order: gradient and weight RMS per weight matrix; dead share per
+        hidden layer."""
 
 
 class ModelSaved(Message, bubble=False):

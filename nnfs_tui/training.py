@@ -4,9 +4,9 @@
   changes work before the worker has built the Trainer (they are replayed onto it) and after.
 - :class:`EventRelay` runs in the training thread as the Trainer's ``on_event``: it smooths
   and thins the batch losses, throttles what it posts (the app asks for four progress
-  messages a second), and hands the app the test-set guesses of each epoch's evaluation
-  (a copy of the model when a run stops mid-epoch, which the app predicts with in another
-  thread).
+  messages a second) and coalesces epochs that end faster than that, and hands the app the
+  test-set guesses of each epoch's evaluation (a copy of the model when a run stops
+  mid-epoch, which the app predicts with in another thread).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from textual.message import Message
 
 from engine import events as ev
@@ -99,8 +100,13 @@ class EventRelay:
     """The Trainer's ``on_event``: engine events in, app messages out (training thread).
 
     The Trainer reports every batch (``batch_event_interval=0``) so the smoothed loss sees
-    every batch; the relay posts a BatchEnded message at most every ``interval`` seconds and
-    always for an epoch's last batch.
+    every batch. The relay posts at most once every ``interval`` seconds what has happened
+    since: the newest batch, then every epoch that ended (metrics and loss points, in one
+    :class:`~nnfs_tui.messages.EpochsEnded`), their layer statistics and the newest epoch's
+    test-set guesses. So a run of tiny one-batch epochs (hundreds a second) costs the UI
+    thread a few messages a second, and the plots still get every epoch. An epoch that ends
+    ``interval`` or more after the last one went out is posted at once, with its last batch.
+    Everything held back goes out before a live change, a pause, a resume or the end.
     """
 
     def __init__(
@@ -126,7 +132,15 @@ class EventRelay:
         self._points: list[msg.Point] = []
         self._next_point = 0.0
         self._last_post = -math.inf
+        self._last_epoch_post = -math.inf
         self._snapshot_step = -1
+        # held back until the next post
+        self._batch: ev.BatchEnded | None = None
+        self._epochs: list[ev.EpochEnded] = []
+        self._epoch_points: list[msg.Point] = []
+        self._ended_points: tuple[msg.Point, ...] = ()  # of the latest epoch that ended
+        self._stats: list[ev.LayerStats] = []
+        self._guesses: tuple[ev.EpochEnded, np.ndarray] | None = None
 
     def __call__(self, event: ev.Event) -> None:
         if self.cancelled() and self.trainer is not None:
@@ -134,21 +148,34 @@ class EventRelay:
         if isinstance(event, ev.BatchEnded):
             self._on_batch(event)
         elif isinstance(event, ev.EpochEnded):
-            self.post(msg.EpochEnded(self.run_id, event, tuple(self._points)))
+            self._epochs.append(event)
+            self._epoch_points.extend(self._points)
+            self._ended_points = tuple(self._points)
             self._points = []
             self._next_point = float(event.epoch)
-            self._post_predictions(event)
+            probs = self.trainer.test_probs if self.trainer is not None else None
+            if probs is None:
+                self._post_snapshot(event.epoch, event.step)
+            else:  # the trainer's array of this epoch (read-only; the next is a new one)
+                self._guesses = (event, probs)
+        elif isinstance(event, ev.LayerStats):
+            # the trainer reports an epoch's layer stats right after the epoch itself
+            self._stats.append(event)
+            if self.clock() - self._last_epoch_post >= self.interval:
+                self.flush()
         elif isinstance(event, ev.RunStarted):
             self.post(msg.RunStarted(self.run_id, event, self.dataset.name))
-        elif isinstance(event, ev.LayerStats):
-            self.post(msg.LayerStatsReady(self.run_id, event))
         elif isinstance(event, ev.HyperparametersChanged):
+            self.flush()
             self.post(msg.HyperparametersChanged(self.run_id, event))
         elif isinstance(event, ev.Paused):
+            self.flush()
             self.post(msg.Paused(self.run_id, event))
         elif isinstance(event, ev.Resumed):
+            self.flush()
             self.post(msg.Resumed(self.run_id, event))
         elif isinstance(event, ev.RunFinished):
+            self.flush()
             trainer = self.trainer
             if (event.status != "diverged" and trainer is not None
                     and event.step != self._snapshot_step):
@@ -169,18 +196,39 @@ class EventRelay:
             if x >= self._next_point or last:
                 self._points.append((x, self._ema / self._ema_weight))
                 self._next_point = x + 1.0 / POINTS_PER_EPOCH
-        now = self.clock()
-        if event.batch == event.batches_per_epoch or now - self._last_post >= self.interval:
-            self._last_post = now
-            self.post(msg.BatchEnded(self.run_id, event, tuple(self._points)))
+        self._batch = event
+        if self.clock() - self._last_post >= self.interval:
+            self.flush()
 
-    def _post_predictions(self, event: ev.EpochEnded) -> None:
-        """The epoch's guesses for the test set, from the evaluation the trainer has just run:
-        no second pass over the test images competes with training for the CPU."""
-        probs = self.trainer.test_probs if self.trainer is not None else None
-        if probs is None:
-            self._post_snapshot(event.epoch, event.step)
+    def flush(self) -> None:
+        """Post everything held back, in the order it happened."""
+        now = self.clock()
+        batch, self._batch = self._batch, None
+        epochs, self._epochs = self._epochs, []
+        stats, self._stats = self._stats, []
+        guesses, self._guesses = self._guesses, None
+        if batch is None and not epochs:
             return
+        self._last_post = now
+        if batch is not None and (not epochs or batch.epoch <= epochs[-1].epoch):
+            # the last batch of an ended epoch goes before the epoch
+            points = self._ended_points if epochs else tuple(self._points)
+            self.post(msg.BatchEnded(self.run_id, batch, points))
+            batch = None
+        if epochs:
+            self._last_epoch_post = now
+            self.post(msg.EpochsEnded(self.run_id, tuple(epochs), tuple(self._epoch_points)))
+            self._epoch_points = []
+        if stats:
+            self.post(msg.LayerStatsReady(self.run_id, tuple(stats)))
+        if guesses is not None:
+            self._post_predictions(*guesses)
+        if batch is not None:  # a batch of the epoch under way
+            self.post(msg.BatchEnded(self.run_id, batch, tuple(self._points)))
+
+    def _post_predictions(self, event: ev.EpochEnded, probs: np.ndarray) -> None:
+        """The epoch's guesses for the test set, from the evaluation the trainer ran at its
+        end: no second pass over the test images competes with training for the CPU."""
         if self.cancelled():
             return
         self._snapshot_step = event.step

@@ -292,9 +292,9 @@ class InspectScreen(Screen[None]):
         self.notify("Looking at the model as it is now.", timeout=2)
 
     # -- from the app ------------------------------------------------------------------------
-    def add_layer_stats(self, stats: LayerStats) -> None:
-        """The run finished another epoch: extend the layer-health curves (the app calls this
-        while the screen is open)."""
-        self.layer_history.append(stats)
+    def add_layer_stats(self, *stats: LayerStats) -> None:
+        """The run finished one or more epochs: extend the layer-health curves (the app calls
+        this while the screen is open)."""
+        self.layer_history.extend(stats)
         if self.network is not None:
-            self.query_one(LayerHealth).add(stats)
+            self.query_one(LayerHealth).add(*stats)

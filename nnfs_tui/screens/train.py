@@ -11,8 +11,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from engine.config import TrainConfig
@@ -31,6 +33,10 @@ MIN_SIZE = (80, 24)
 WIDE_SIZE = (110, 34)
 """From this size on, curves, digits and log are all visible."""
 VIEWS = ("loss", "accuracy", "digits", "log")
+#: Seconds between redraws of the progress line while another screen covers this one (help,
+#: a dialog, Runs ...); the curves, digits and log catch up when it is on top again. Each
+#: redraw under a dialog repaints the dialog's whole screen (see widgets/live.py).
+COVERED_REDRAW_INTERVAL = 1.0
 
 
 class TrainScreen(Screen[None]):
@@ -59,6 +65,7 @@ class TrainScreen(Screen[None]):
         self.config = config
         self.preset = preset
         self.timing = timing
+        self._covered_redraws: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -112,6 +119,31 @@ class TrainScreen(Screen[None]):
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
         self.watch_view(self.view)
+
+    def on_screen_suspend(self) -> None:
+        """Another screen covers this one: the live views hold their redraws back, but for
+        the progress line once a second (a dialog shows it dimmed: the run goes on)."""
+        if self._covered_redraws is None:
+            self._covered_redraws = self.set_interval(COVERED_REDRAW_INTERVAL,
+                                                      lambda: self.catch_up(covered=True))
+
+    def on_screen_resume(self) -> None:
+        """On top again: first show the screen as it was, then what the run did meanwhile."""
+        if self._covered_redraws is not None:
+            self._covered_redraws.stop()
+            self._covered_redraws = None
+        self.call_after_refresh(self.catch_up)
+
+    def catch_up(self, covered: bool = False) -> None:
+        """Redraw the live views that held back a redraw (see widgets/live.py); only the
+        progress line while ``covered``."""
+        try:
+            views = (self.progress,) if covered else (
+                self.progress, self.loss_plot, self.accuracy_plot, self.digits, self.log_view)
+        except NoMatches:  # the app is closing
+            return
+        for view in views:
+            view.catch_up()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)

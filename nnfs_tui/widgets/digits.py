@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.data import Dataset
+from nnfs_tui.widgets.live import LiveView
 
 UPPER_HALF = "▀"
 #: Binary half blocks for terminals without colour: (top on, bottom on) -> character.
@@ -64,7 +65,7 @@ def probability_bars(probabilities: np.ndarray | None, names: tuple[str, ...], *
     return text
 
 
-class DigitViewer(Widget, can_focus=True):
+class DigitViewer(LiveView, Widget, can_focus=True):
     """Test images with the current model's guesses; updates after every epoch."""
 
     DEFAULT_CSS = """
@@ -80,11 +81,12 @@ class DigitViewer(Widget, can_focus=True):
         Binding("home", "first", "First digit", show=False),
     ]
 
-    index: reactive[int] = reactive(0)
+    # the watchers redraw (held back while the screen is covered: see LiveView)
+    index: reactive[int] = reactive(0, repaint=False)
     """Position of the shown image in the test set."""
     only_mistakes: reactive[bool] = reactive(False)
     """Page only through images the current model gets wrong."""
-    epoch: reactive[int] = reactive(0)
+    epoch: reactive[int] = reactive(0, repaint=False)
     """Epochs the model had trained when it made the shown predictions (0: no model yet)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None,
@@ -120,10 +122,9 @@ class DigitViewer(Widget, can_focus=True):
         self.predicted, self.probabilities = predicted, probabilities
         self._mistakes = np.flatnonzero(predicted != self.dataset.y_test)
         self.epoch = epoch
-        self._update_subtitle()
         if self.only_mistakes and len(self._mistakes) and self.index not in self._mistakes:
             self.index = int(self._next_mistake(self.index, 1))
-        self.refresh()
+        self.redraw_soon()
 
     def clear_predictions(self) -> None:
         self.predicted = self.probabilities = None
@@ -180,14 +181,17 @@ class DigitViewer(Widget, can_focus=True):
             self.index = self._next_mistake(self.index, 1)
 
     def watch_index(self) -> None:
-        self.refresh()
+        self.redraw_soon()
 
     def watch_only_mistakes(self) -> None:
-        self._update_subtitle()
-        self.refresh()
+        self.redraw()
 
     def watch_epoch(self) -> None:
+        self.redraw_soon()
+
+    def redraw(self) -> None:
         self._update_subtitle()
+        self.refresh()
 
     def _update_subtitle(self) -> None:
         parts = []

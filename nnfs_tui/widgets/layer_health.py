@@ -149,10 +149,8 @@ class LayerHealth(Vertical):
             yield Static("", id="dead-na")
 
     def on_mount(self) -> None:
-        for stats in self._initial:
-            self.add(stats)
+        self.add(*self._initial)  # draws the note too, with or without a history
         self._initial = []
-        self._update_dead_note()
 
     @property
     def grad_plot(self) -> HistoryPlot:
@@ -172,13 +170,14 @@ class LayerHealth(Vertical):
                 plot.refresh()
         self.histograms = histograms
 
-    def add(self, stats: LayerStats) -> None:
-        """One epoch's LayerStats: a point on each curve."""
-        self.history.append(stats)
-        for name, value in zip(stats.layers, stats.grad_rms, strict=True):
-            self.grad_plot.add(name, stats.epoch, value)
-        for k, share in enumerate(stats.dead_share, start=1):
-            self.dead_plot.add(f"hidden {k}", stats.epoch, share)
+    def add(self, *stats: LayerStats) -> None:
+        """LayerStats of one or more epochs, in order: a point on each curve per epoch."""
+        for epoch in stats:
+            self.history.append(epoch)
+            for name, value in zip(epoch.layers, epoch.grad_rms, strict=True):
+                self.grad_plot.add(name, epoch.epoch, value)
+            for k, share in enumerate(epoch.dead_share, start=1):
+                self.dead_plot.add(f"hidden {k}", epoch.epoch, share)
         self._update_dead_note()
 
     def _update_dead_note(self) -> None:

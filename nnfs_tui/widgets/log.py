@@ -9,6 +9,8 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import RichLog
 
+from nnfs_tui.widgets.live import LiveView
+
 #: Lines kept; older ones scroll away for good.
 MAX_LINES = 2000
 
@@ -23,7 +25,7 @@ LEVEL_STYLES = {
 }
 
 
-class RunLog(RichLog):
+class RunLog(LiveView, RichLog):
     """A scrolling log of run events; keeps a plain-text copy for tests and screen readers."""
 
     DEFAULT_CSS = """
@@ -38,6 +40,9 @@ class RunLog(RichLog):
         """Returns the time stamp of a line ("" for none)."""
         self.lines_text: deque[str] = deque(maxlen=MAX_LINES)
         """The lines kept, as plain text."""
+        # held back while the screen is covered (the newest MAX_LINES: the rest would scroll
+        # away at once)
+        self._unwritten: deque[Text] = deque(maxlen=MAX_LINES)
 
     def add(self, message: str, level: str = "info") -> None:
         """Append one line, time-stamped, styled by ``level`` (see LEVEL_STYLES)."""
@@ -47,7 +52,13 @@ class RunLog(RichLog):
             line.append(stamp + " ", style="dim")
         line.append(message, style=LEVEL_STYLES.get(level, ""))
         self.lines_text.append(message)
-        self.write(line)
+        self._unwritten.append(line)
+        self.redraw_soon()
+
+    def redraw(self) -> None:
+        """Write the lines held back, in order."""
+        while self._unwritten:
+            self.write(self._unwritten.popleft())
 
     @property
     def text(self) -> str:

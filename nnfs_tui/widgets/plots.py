@@ -18,6 +18,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from engine import events as ev
+from nnfs_tui.widgets.live import LiveView
 
 #: The most points a curve keeps: a plot is rarely more than 200 braille dots wide, and
 #: plotext draws a line segment between every two points.
@@ -86,7 +87,7 @@ class Series:
         return [p[1] for p in self.points]
 
 
-class CurvePlot(PlotextPlot):
+class CurvePlot(LiveView, PlotextPlot):
     """A plot of named series against epochs, with vertical markers for live changes.
 
     Its legend is a line of text above it (see :class:`PlotPanel`), so the whole canvas is
@@ -124,9 +125,11 @@ class CurvePlot(PlotextPlot):
             delay = min(high, max(low, self._redraw_seconds / REDRAW_BUDGET))
             self.set_timer(delay, self._redraw)
 
-
     def _redraw(self) -> None:
         self._redraw_pending = False
+        self.redraw_soon()
+
+    def redraw(self) -> None:
         self.refresh()
         self._update_legend()
 
@@ -252,12 +255,14 @@ class LossPlot(CurvePlot):
         self.live = points
         self.changed()
 
-    def add_epoch(self, event: ev.EpochEnded, points: tuple[Point, ...]) -> None:
+    def add_epochs(self, events: Iterable[ev.EpochEnded], points: Iterable[Point]) -> None:
+        """Ended epochs, in order, and every smoothed batch-loss point of them."""
         self.live = ()
         self.series["batch"].extend(points)
-        self.series["train"].add(event.epoch, event.train_loss)
-        self.series["val"].add(event.epoch, event.val_loss)
-        self.series["test"].add(event.epoch, event.test_loss)
+        for event in events:
+            self.series["train"].add(event.epoch, event.train_loss)
+            self.series["val"].add(event.epoch, event.val_loss)
+            self.series["test"].add(event.epoch, event.test_loss)
         self.changed()
 
     def _y_for_range(self, name: str, points: list[Point]) -> list[float]:
@@ -291,10 +296,12 @@ class AccuracyPlot(CurvePlot):
         "test": ("test", "green", "+"),
     }
 
-    def add_epoch(self, event: ev.EpochEnded) -> None:
-        for name, value in (("train", event.train_acc), ("val", event.val_acc),
-                            ("test", event.test_acc)):
-            self.series[name].add(event.epoch, None if value is None else 100 * value)
+    def add_epochs(self, events: Iterable[ev.EpochEnded]) -> None:
+        """Ended epochs, in order."""
+        for event in events:
+            for name, value in (("train", event.train_acc), ("val", event.val_acc),
+                                ("test", event.test_acc)):
+                self.series[name].add(event.epoch, None if value is None else 100 * value)
         self.changed()
 
     def _y_range(self, low: float, high: float) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine import events as ev
+from nnfs_tui.widgets.live import LiveView
 
 NO_TIME = "--:--"
 
@@ -42,7 +43,7 @@ def format_number(value: float | None) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
-class ProgressLine(Widget):
+class ProgressLine(LiveView, Widget):
     """What the run is doing now, in two or three lines (more when the widget is narrow)."""
 
     DEFAULT_CSS = """
@@ -89,7 +90,7 @@ class ProgressLine(Widget):
         self.last_batch = event
         self.elapsed = event.elapsed
         self.learning_rate = event.learning_rate
-        self.refresh()
+        self.redraw_soon()
 
     def update_epoch(self, event: ev.EpochEnded) -> None:
         self.epoch_done = event.epoch
@@ -98,7 +99,7 @@ class ProgressLine(Widget):
         if score is not None and math.isfinite(score) and (
                 self.best_val is None or score > self.best_val):
             self.best_val, self.best_epoch = score, event.epoch
-        self.refresh()
+        self.redraw_soon()
 
     def finish(self, event: ev.RunFinished) -> None:
         self.elapsed = event.seconds

@@ -9,7 +9,9 @@ two-thread runs crawl).
 Sections: (1) engine seconds per epoch and the FLOP floor, (2) PyTorch CPU on the same loop
 when ``import torch`` works, (3) the default preset on seeds 0-2 as a user runs it, (4) peak
 memory, (5) the BLAS thread policy idle and with a busy core, (6) where an epoch's time goes,
-(7) training throughput inside the app against the same training headless (issue 3: >= 90%).
+(7) training throughput inside the app against the same training headless (issue 3: >= 90%),
+(8) how fast the app answers keys while the fastest possible run floods it, and while the
+default preset trains (<= 200 ms).
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` is instant.
     from engine import PRESETS, load_dataset
-    from tests.benchmarks import compare, engine_bench, headless, in_app, machine, report
+    from tests.benchmarks import (
+        compare,
+        engine_bench,
+        headless,
+        in_app,
+        key_latency,
+        machine,
+        report,
+    )
 
     start = time.perf_counter()
     # Engine vs torch: rounds × epochs per round measured epochs each (plus one warm-up).
@@ -49,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = (0,) if args.quick else (0, 1, 2)
     # App vs headless: pairs of (headless round, app round), each warm-up + epochs epochs.
     app_pairs, app_epochs = (1, 3) if args.quick else (3, 4)
+    # Key latency: rounds of (F1, Escape, n) presses per scenario.
+    key_rounds = 5 if args.quick else 10
     res: dict[str, Any] = {
         "schema": 1,
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -58,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"rounds": rounds, "epochs_per_round": per_round, "warmup_epochs": 1,
                      "seeds": list(seeds), "engine_threads": "auto",
                      "app_vs_headless": {"pairs": app_pairs, "epochs_per_round": app_epochs,
-                                         "warmup_epochs": 1}},
+                                         "warmup_epochs": 1},
+                     "key_latency": {"rounds": key_rounds}},
     }
 
     _log(start, "loading MNIST")
@@ -98,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         dataset, preset="default", pairs=app_pairs, epochs=app_epochs, warmup=1,
         log=lambda msg: _log(start, "  " + msg))
     res["load_average"]["during_app_vs_headless"] = res["app_vs_headless"]["load_averages"]
+
+    _log(start, "in the app: key latency while training floods the UI (F1, Escape, n)")
+    res["key_latency"] = key_latency.key_latency(rounds=key_rounds,
+                                                 log=lambda msg: _log(start, "  " + msg))
 
     _log(start, "engine: where an epoch's time goes")
     res["breakdown"] = engine_bench.breakdown(seed_cfg, dataset, epochs=1 if args.quick else 3)

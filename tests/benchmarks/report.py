@@ -159,6 +159,21 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
             _row(s, "app / headless, wall time epoch end to end (+events, evaluation)",
                  ah["ratio_wall_median"], "x", ".3f"),
         ]
+    kl = res.get("key_latency")
+    if kl:
+        s = "8 key latency"
+        size = "x".join(str(n) for n in kl["app_size"])
+        target = f"<= {kl['target_ms']:.0f}"
+        for name, run in kl["scenarios"].items():
+            n = run["n"]
+            rate = (f"{run['epochs_per_s']:.0f} epochs/s" if name == "flood"
+                    else f"{run['steps_per_s']:.0f} batches/s")
+            label = f"{run['label']} ({rate}) at {size}: key to screen"
+            rows.append(_row(s, f"{label}, median of {n}", run["median_ms"], "ms", ".0f"))
+            rows.append(_row(s, f"{label}, 90th percentile", run["p90_ms"], "ms", ".0f"))
+            never = f", {run['given_up']} never shown" if run["given_up"] else ""
+            rows.append(_row(s, f"{label}, slowest{never}", run["max_ms"], "ms", ".0f",
+                             target, run["max_ms"] <= kl["target_ms"] and not run["given_up"]))
     return rows
 
 

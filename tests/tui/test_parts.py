@@ -19,7 +19,7 @@ from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.training import POINTS_PER_EPOCH, EventRelay, RunControl
 from nnfs_tui.widgets import DigitViewer
 from nnfs_tui.widgets.digits import render_image
-from nnfs_tui.widgets.form import APPLIES, FORM_ORDER
+from nnfs_tui.widgets.form import FORM_ORDER
 from nnfs_tui.widgets.plots import MAX_POINTS, Series
 from nnfs_tui.widgets.progress import format_duration, format_rate
 
@@ -38,6 +38,17 @@ def batch(epoch: int, batch_no: int, per_epoch: int, loss: float = 1.0) -> ev.Ba
                          learning_rate=0.1, samples_per_second=1000.0, elapsed=1.0)
 
 
+def epoch_ended(epoch: int, step: int) -> ev.EpochEnded:
+    return ev.EpochEnded(epoch=epoch, epochs=10_000, epoch_seconds=0.001, train_loss=1 / epoch,
+                         train_acc=0.5, val_loss=None, val_acc=None, test_loss=2 / epoch,
+                         test_acc=0.4, lr=0.1, step=step)
+
+
+def layer_stats(epoch: int) -> ev.LayerStats:
+    return ev.LayerStats(epoch=epoch, layers=("W1", "W2"), grad_rms=(0.1, 0.2),
+                         weight_rms=(1.0, 1.0), dead_share=(0.0,))
+
+
 def relay_with(posted: list, clock: FakeClock, small_dataset) -> EventRelay:  # noqa: ANN001
     return EventRelay(1, posted.append, small_dataset, interval=0.1, clock=clock)
 
@@ -50,9 +61,13 @@ def test_relay_throttles_batch_messages_but_smooths_every_batch(small_dataset) -
     for b in range(1, per_epoch + 1):
         clock.now = b * 0.001  # a batch a millisecond: one second of training
         relay(batch(1, b, per_epoch, loss=2.0 - b / per_epoch))
+    relay(epoch_ended(1, per_epoch))
+    relay(layer_stats(1))
     batches = [m for m in posted if isinstance(m, msg.BatchEnded)]
     assert 10 <= len(batches) <= 12  # about ten a second
-    assert batches[-1].event.batch == per_epoch  # the epoch's last batch always goes out
+    assert batches[-1].event.batch == per_epoch  # the epoch's last batch goes out with it
+    assert [type(m).__name__ for m in posted[-3:]] == ["BatchEnded", "EpochsEnded",
+                                                       "LayerStatsReady"]
     points = batches[-1].loss_points
     assert POINTS_PER_EPOCH <= len(points) <= POINTS_PER_EPOCH + 1
     xs = [x for x, _ in points]
@@ -62,6 +77,44 @@ def test_relay_throttles_batch_messages_but_smooths_every_batch(small_dataset) -
     # an older queued message can be replaced by a newer one of the same epoch
     assert batches[0].can_replace(batches[1])
     assert not batches[0].can_replace(msg.BatchEnded(2, batches[1].event, ()))
+
+
+def test_relay_coalesces_epochs_that_end_faster_than_it_posts_and_loses_none(
+        small_dataset) -> None:
+    """One-batch epochs, a thousand a second: a handful of messages, every epoch in them."""
+    posted: list = []
+    clock = FakeClock()
+    relay = relay_with(posted, clock, small_dataset)
+    for epoch in range(1, 1001):
+        clock.now = epoch * 0.001
+        relay(batch(epoch, 1, 1, loss=1.0 / epoch))
+        relay(epoch_ended(epoch, epoch))
+        relay(layer_stats(epoch))
+        if epoch == 500:
+            relay(ev.Paused(step=epoch))  # a pause shows everything up to it
+            assert posted[-1].event.step == 500
+            assert [m for m in posted if isinstance(m, msg.EpochsEnded)][-1].events[-1].epoch \
+                == 500
+            relay(ev.Resumed(step=epoch))
+    relay(ev.RunFinished(status="stopped", epochs_completed=1000, step=1000, seconds=1.0))
+    epochs = [m for m in posted if isinstance(m, msg.EpochsEnded)]
+    assert len(epochs) <= 13  # about ten a second, plus the pause and the end
+    assert [e.epoch for m in epochs for e in m.events] == list(range(1, 1001))
+    points = [p for m in epochs for p in m.loss_points]
+    assert [x for x, _ in points] == [float(e) for e in range(1, 1001)]  # one per epoch
+    stats = [s.epoch for m in posted if isinstance(m, msg.LayerStatsReady) for s in m.events]
+    assert stats == list(range(1, 1001))
+    assert len([m for m in posted if isinstance(m, msg.BatchEnded)]) <= 13
+    # in order: a batch is of the epoch after those shown, or the last batch of the epochs
+    # that come right after it
+    shown = 0
+    for m, after in zip(posted, posted[1:], strict=False):
+        if isinstance(m, msg.EpochsEnded):
+            shown = m.events[-1].epoch
+        elif isinstance(m, msg.BatchEnded) and m.event.epoch != shown + 1:
+            assert isinstance(after, msg.EpochsEnded)
+            assert after.events[-1].epoch == m.event.epoch
+    assert isinstance(posted[-1], msg.RunFinished)
 
 
 def test_relay_keeps_non_finite_losses_off_the_curve(small_dataset) -> None:
@@ -190,7 +243,6 @@ def test_half_block_image_draws_two_pixel_rows_per_line() -> None:
 
 def test_form_covers_every_config_field() -> None:
     assert sorted(FORM_ORDER) == sorted(FIELDS)
-    assert set(APPLIES) <= set(FIELDS)
 
 
 def test_keymap_lists_every_binding() -> None:

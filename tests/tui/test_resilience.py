@@ -15,6 +15,7 @@ from textual import events
 from textual.geometry import Size
 
 from engine.training import Trainer
+from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp, create_app
 from nnfs_tui.screens import HelpScreen
 from tests.tui.helpers import LONG, SMALL, TIMEOUT, start_and_wait, wait_for
@@ -156,3 +157,59 @@ async def test_keys_are_answered_while_the_fastest_run_floods_the_ui(small_datas
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop", timeout=10)
     assert epochs >= 20  # it did flood
     assert slowest < KEY_BOUND, f"a key took {slowest:.2f} s while training"
+
+
+async def test_a_flood_run_shows_every_epoch_at_a_pause_and_at_the_end(small_dataset) -> None:
+    """One-batch epochs end faster than the screen redraws: the relay hands them over a few
+    at a time, and the train screen holds its redraws back while help covers it; yet every
+    epoch reaches the curves and the log, and the screen is exact once the run pauses (and
+    help is closed) and when the run ends."""
+    epochs = 200  # at most MAX_POINTS: no curve thins its points
+    flood = SMALL.replace(hidden_sizes=(4,), batch_size=len(small_dataset.x_train),
+                          epochs=epochs, optimizer="sgd", learning_rate=0.01)
+    handed_over: list[int] = []
+
+    def hook(message) -> None:  # noqa: ANN001
+        if isinstance(message, msg.EpochsEnded):
+            handed_over.extend(e.epoch for e in message.events)
+
+    async def until_epoch(epoch: int) -> None:  # not Pilot.pause: it waits for an idle app
+        while app.trainer.state.epoch < epoch:
+            await asyncio.sleep(0.005)
+
+    def shows_every_epoch_up_to(done: int) -> None:
+        screen = app.train_screen
+        history = app.trainer.history
+        assert screen.loss_plot.series["test"].xs == list(range(1, done + 1))
+        assert screen.loss_plot.series["batch"].xs[-1] == done  # the smoothed loss too
+        assert screen.accuracy_plot.series["test"].points[-1] == (
+            done, 100 * history[done - 1]["test_acc"])
+        logged = [line.split(":")[0] for line in screen.log_view.lines_text
+                  if line.startswith("Epoch ")]
+        assert logged == [f"Epoch {k}/{epochs}" for k in range(1, done + 1)]
+        written = " ".join(strip.text for strip in screen.log_view.lines[-8:])
+        assert f"Epoch {done}/{epochs}:" in written  # on screen, not only kept
+        assert screen.digits.epoch == done  # the guesses of that epoch's model
+        assert str(screen.digits.border_subtitle).startswith(f"epoch {done}: ")
+        assert screen.progress.render().plain.startswith(f"Epoch {done}/{epochs} ")
+
+    app = create_app(flood, dataset=small_dataset, timing=False, record=False)
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+        await start_and_wait(pilot)
+        await until_epoch(10)
+        await tap(app, "f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await until_epoch(app.trainer.state.epoch + 10)  # the run goes on behind help
+        await tap(app, "f6")
+        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await tap(app, "escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
+        await pilot.pause()
+        paused_at = app.trainer.state.epoch
+        shows_every_epoch_up_to(paused_at)
+        await tap(app, "f6")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the end")
+        await pilot.pause()
+        shows_every_epoch_up_to(epochs)
+    assert paused_at < epochs
+    assert handed_over == list(range(1, epochs + 1))  # each epoch once, in order
