@@ -81,7 +81,7 @@ FIELDS: dict[str, FieldSpec] = {
     "optimizer": _choice(OPTIMIZERS, "update rule"),
     "learning_rate": _num("float", 0, 1000, "step size (before the schedule)", low_open=True,
                           live=True),
-    "momentum": _num("float", 0, 0.999, "β of momentum/nesterov (rmsprop: its momentum)",
+    "momentum": _num("float", 0, 0.999, "β of momentum/nesterov",
                      live=True),
     "beta1": _num("float", 0, 0.999, "Adam/AdamW β1: decay of the mean of gradients", live=True),
     "beta2": _num("float", 0, 0.999999, "Adam/AdamW β2: decay of the mean of squared gradients",

@@ -36,7 +36,7 @@ class ConfirmDialog(ModalScreen[bool]):
         with Vertical(classes="dialog -danger") as box:
             box.border_title = self.title_text
             box.border_subtitle = "y confirms · n / Esc cancels"
-            yield Static(self.body, classes="body")
+            yield Static(self.body, classes="body", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="error", id="confirm",
                              compact=True)

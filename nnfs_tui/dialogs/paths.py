@@ -72,9 +72,9 @@ class PathDialog(FormDialog[Path | None]):
             box.border_title = self.title_text
             box.border_subtitle = "Enter accepts · Esc cancels"
             yield Input(self.default, id="path", select_on_focus=False)
-            yield Static("", id="path-error", classes="error")
+            yield Static("", id="path-error", classes="error", markup=False)
             if self.hint:
-                yield Static(self.hint, classes="hint")
+                yield Static(self.hint, classes="hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

@@ -153,18 +153,18 @@ class SweepDialog(FormDialog[list[Trial] | None]):
             box.border_title = "Sweep: one run per trial, one after another"
             box.border_subtitle = "Enter starts · Esc cancels"
             yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
-                        classes="hint")
+                        classes="hint", markup=False)
             for i, text in enumerate(prefill):
                 yield Input(text, id=f"vary-{i}", compact=True, select_on_focus=False,
                             placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
             yield Label("Random samples: FIELD=log:LOW:HIGH or FIELD=uniform:LOW:HIGH ...",
-                        classes="hint")
+                        classes="hint", markup=False)
             yield Input("", id="sample", compact=True, select_on_focus=False,
                         placeholder="e.g. learning_rate=log:1e-4:1e-1 dropout=uniform:0:0.5")
             with Horizontal(id="sweep-counts"):
-                yield Label("Draws per grid point ")
+                yield Label("Draws per grid point ", markup=False)
                 yield Input("1", id="trials", compact=True, select_on_focus=False)
-                yield Label("  Seed of the draws ")
+                yield Label("  Seed of the draws ", markup=False)
                 yield Input("0", id="seed", compact=True, select_on_focus=False)
             yield Static("", id="sweep-error", classes="error", markup=False)
             yield Static("", id="sweep-summary", markup=False)

@@ -85,12 +85,12 @@ class DrawScreen(Screen[None]):
             seen = PixelImage(self.dataset.image_shape, id="draw-seen")
             seen.border_title = "model sees"
             yield seen
-            guess = Static(id="draw-guess")
+            guess = Static(id="draw-guess", markup=False)
             guess.border_title = "guess"
             # a headline, a blank line, a bar per class, and the border
             guess.styles.height = self.dataset.n_classes + 4
             yield guess
-        yield Static(self._keys_text(), id="draw-keys")
+        yield Static(self._keys_text(), id="draw-keys", markup=False)
         yield Footer()
 
     @property

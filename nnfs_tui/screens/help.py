@@ -55,5 +55,5 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body") as body:
             body.border_title = "nnfs-tui help"
             body.border_subtitle = "Esc closes · ↑↓ scroll"
-            yield Static(keys_text(), id="help-keys")
-            yield Static(fields_text(), id="help-fields")
+            yield Static(keys_text(), id="help-keys", markup=False)
+            yield Static(fields_text(), id="help-fields", markup=False)

@@ -9,7 +9,6 @@ the live ones stay editable and are applied to the run with Enter (or on leaving
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual import events
@@ -21,10 +20,12 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from engine.config import (
+    APPLIES_WHEN,
     FIELDS,
     PRESET_DOCS,
     PRESETS,
     TrainConfig,
+    field_applies,
     format_field,
     parameter_count,
     parse_field,
@@ -39,18 +40,6 @@ FORM_ORDER: tuple[str, ...] = (
     "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
     "seed", "subset", "val_fraction", "dataset", "dtype",
 )
-
-#: Fields shown only when they matter for the chosen optimizer or schedule.
-APPLIES: dict[str, Callable[[dict[str, Any]], bool]] = {
-    "momentum": lambda v: v["optimizer"] in ("momentum", "nesterov", "rmsprop"),
-    "beta1": lambda v: v["optimizer"] in ("adam", "adamw"),
-    "beta2": lambda v: v["optimizer"] in ("adam", "adamw"),
-    "alpha": lambda v: v["optimizer"] == "rmsprop",
-    "eps": lambda v: v["optimizer"] in ("rmsprop", "adam", "adamw"),
-    "lr_step_epochs": lambda v: v["schedule"] == "step",
-    "lr_gamma": lambda v: v["schedule"] in ("step", "exponential"),
-}
-
 
 class FieldRow(Vertical):
     """One field: its name, its control, and the engine's error under it when invalid."""
@@ -75,11 +64,11 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="line"):
-            yield Label(self.field, classes="name")
+            yield Label(self.field, classes="name", markup=False)
             yield self.control
-        yield Static("", classes="error")
+        yield Static("", classes="error", markup=False)
         if self.has_hint:
-            yield Static("", classes="hint")
+            yield Static("", classes="hint", markup=False)
 
     def show_error(self, message: str | None) -> None:
         self.set_class(bool(message), "-invalid")
@@ -121,7 +110,11 @@ class HyperparameterForm(Vertical):
         """Fields whose text does not parse, with the engine's error."""
         self.applied: dict[str, Any] = {}
         """Live fields' values in the running model (while locked)."""
-        self._preset = preset if preset in PRESETS else None
+        self._preset = _matching_preset(self.values)
+        """The preset the values are, dataset aside (None: custom); ``preset`` only picks
+        between presets that are equal."""
+        if preset in PRESETS and PRESETS[preset].replace(dataset=config.dataset) == config:
+            self._preset = preset
 
     # -- building --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -146,7 +139,7 @@ class HyperparameterForm(Vertical):
                 control.tooltip = f"{spec.doc}\nexpected {spec.allowed}" + (
                     "\nlive: can change while training (Enter applies)" if spec.live else "")
                 yield FieldRow(name, control, live=spec.live, hint=name == "hidden_sizes")
-        yield Static("", id="field-doc")
+        yield Static("", id="field-doc", markup=False)
 
     def on_mount(self) -> None:
         self._update_visibility()
@@ -188,6 +181,7 @@ class HyperparameterForm(Vertical):
             self.control(name).value = format_field(name, value)
         self._update_visibility()
         self._update_parameter_count()
+        self._update_preset()
         self.post_message(self.Edited())
 
     def clear_run_errors(self) -> None:
@@ -269,7 +263,9 @@ class HyperparameterForm(Vertical):
         if name == "preset":
             return "preset: a named starting point (" + ", ".join(PRESETS) + ")"
         spec = FIELDS[name]
-        live = " Live: Enter applies it to the running model." if spec.live else ""
+        live = " Live: Enter applies it to the run." if spec.live else ""
+        if spec.kind in ("choice", "str"):  # the Select lists the choices; the doc says it
+            return f"{name}: {spec.doc}.{live}"
         return f"{name}: {spec.doc}; expected {spec.allowed}.{live}"
 
     def _check(self, name: str, text: str) -> None:
@@ -289,6 +285,7 @@ class HyperparameterForm(Vertical):
             self._update_visibility()
         if name == "hidden_sizes":
             self._update_parameter_count()
+        self._update_preset()
         if self.locked and FIELDS[name].live:
             pending = name not in self.errors and self.values[name] != self.applied.get(name)
             row.set_class(pending, "-pending")
@@ -302,8 +299,8 @@ class HyperparameterForm(Vertical):
             self.post_message(self.LiveEdit({name: value}))
 
     def _update_visibility(self) -> None:
-        for name, applies in APPLIES.items():
-            shown = applies(self.values)
+        for name in APPLIES_WHEN:
+            shown = field_applies(name, self.values)
             row = self.row(name)
             if not shown and name in self.errors:
                 # a hidden field cannot block a run: back to its last valid value
@@ -311,6 +308,15 @@ class HyperparameterForm(Vertical):
                 row.show_error(None)
                 self.control(name).value = format_field(name, self.values[name])
             row.display = shown
+
+    def _update_preset(self) -> None:
+        """Show the preset the form's values are (dataset aside), or "(custom)"."""
+        if not self.is_mounted:
+            return
+        match = _matching_preset(self.values)
+        if match != self._preset:
+            self._preset = match  # first, so the Select's Changed message is a no-op
+            self.query_one("#preset", Select).value = match or Select.NULL
 
     def _update_parameter_count(self) -> None:
         if not self.is_mounted:
@@ -320,3 +326,13 @@ class HyperparameterForm(Vertical):
         count = parameter_count(self.n_features, sizes, self.n_classes)
         stale = " (last valid)" if "hidden_sizes" in self.errors else ""
         self.row("hidden_sizes").show_hint(f"{shape} · {count:,} params{stale}")
+
+
+def _matching_preset(values: dict[str, Any]) -> str | None:
+    """The first preset equal to the form's values (the dataset aside), or None."""
+    try:
+        config = TrainConfig(**values)
+    except (ConfigError, TypeError):
+        return None
+    return next((name for name, preset in PRESETS.items()
+                 if preset.replace(dataset=config.dataset) == config), None)

@@ -393,11 +393,61 @@ async def test_the_form_starts_from_the_given_config(small_dataset) -> None:
         form = app.train_screen.form
         assert form.config() == config
         assert form.control("val_fraction").value == "0.1"
+        preset = app.screen.query_one("#preset", Select)
+        assert preset.value is Select.NULL  # 3 epochs and a validation split: not "default"
         # choosing another preset fills the form with it (the dataset stays)
-        app.screen.query_one("#preset", Select).value = "seed"
+        preset.value = "seed"
         await pilot.pause()
         assert form.config() == PRESETS["seed"]
         assert not app.screen.query_one("#row-beta1").display  # momentum: no Adam betas
+
+
+async def test_the_preset_shown_is_the_one_the_form_holds(small_dataset) -> None:
+    """Edit a preset's field and the selector says (custom); edit it back, or load a config
+    equal to a preset, and it names that preset again."""
+    from engine.config import PRESETS
+    from nnfs_tui.app import create_app
+
+    app = create_app(PRESETS["fast"], preset="fast", dataset=small_dataset, timing=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        preset = app.screen.query_one("#preset", Select)
+        form = app.train_screen.form
+        assert preset.value == "fast"
+        await set_input(pilot, "hidden_sizes", "100")
+        assert preset.value is Select.NULL and "(custom)" in app.export_screenshot()
+        await set_input(pilot, "hidden_sizes",
+                        ",".join(map(str, PRESETS["fast"].hidden_sizes)))
+        assert preset.value == "fast"
+        form.set_config(PRESETS["seed"])
+        await pilot.pause()
+        assert preset.value == "seed" and form.config() == PRESETS["seed"]
+
+
+async def test_momentum_is_offered_only_to_the_optimizers_that_use_it(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.train_screen.form
+        for optimizer, shown in (("momentum", True), ("nesterov", True), ("rmsprop", False),
+                                 ("adam", False), ("sgd", False)):
+            form.control("optimizer").value = optimizer
+            await pilot.pause()
+            assert form.row("momentum").display == shown, optimizer
+            assert form.row("alpha").display == (optimizer == "rmsprop")  # its own decay
+
+
+async def test_brackets_typed_into_a_field_are_shown_as_typed(make_app) -> None:
+    """Text that looks like markup ("[/]", "[b") is an invalid value, not a crash."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for text in ("[/]", "[b", "1[red]"):
+            await set_input(pilot, "learning_rate", text)
+            row = app.train_screen.form.row("learning_rate")
+            assert text_of(row.query_one(".error")).startswith(
+                f"learning_rate: {text} is not valid")
+        await set_input(pilot, "hidden_sizes", "64,[/]")
+        assert "hidden_sizes: 64,[/] is not valid" in text_of(
+            app.train_screen.form.row("hidden_sizes").query_one(".error"))
+        assert app.is_running
 
 
 async def test_no_color_draws_digits_with_plain_half_blocks(make_app, monkeypatch) -> None:
