@@ -22,6 +22,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -767,6 +768,12 @@ class NNFSApp(App[None]):
         """The app is exiting: its widgets are being taken down, so late messages from the
         worker threads are dropped."""
         return self._exit or not self.screen_stack
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast, always as plain text: run names, paths, sweep labels and error messages
+        hold brackets that are not markup (``Widget.notify`` asks for markup by default)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def log_line(self, text: str, level: str = "info") -> None:
         """A line in the run log (and the Textual devtools log)."""

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -113,13 +114,13 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
             box.border_subtitle = "Enter loads · ↓ recent runs · Esc cancels"
             yield Input(self.default, placeholder="path/to/model.npz", id="path",
                         select_on_focus=False)
-            yield Static("", id="path-error", classes="error")
+            yield Static("", id="path-error", classes="error", markup=False)
             if recent:
-                yield Static("Recent runs (↑↓ choose, Enter loads):", classes="hint")
-                yield OptionList(*(Option(text, id=str(path)) for path, text in recent),
+                yield Static("Recent runs (↑↓ choose, Enter loads):", classes="hint", markup=False)
+                yield OptionList(*(Option(Text(text), id=str(path)) for path, text in recent),
                                  id="recent")
             else:
-                yield Static("No recorded runs with checkpoints yet.", classes="hint")
+                yield Static("No recorded runs with checkpoints yet.", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Load", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

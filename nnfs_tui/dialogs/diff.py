@@ -58,16 +58,17 @@ class ConfigDiffDialog(ModalScreen[None]):
                 yield Static("The two configs are identical" + (
                     ", and so are the changes made while training" if self.diff.left_live
                     else "") + ": same seed, same result (any difference is the machine's).",
-                    id="diff-same")
+                    id="diff-same", markup=False)
             else:
-                yield Static(self.diff.summary() + ":", id="diff-summary", classes="hint")
+                yield Static(self.diff.summary() + ":", id="diff-summary", classes="hint",
+                             markup=False)
             if self.diff.changes:
                 table: DataTable = DataTable(id="diff-table", cursor_type="row",
                                              zebra_stripes=True)
                 yield table
             if self.diff.left_live or self.diff.right_live:
-                yield Static(self._live(), id="diff-live")
-            yield Static(self._results(), id="diff-results")
+                yield Static(self._live(), id="diff-live", markup=False)
+            yield Static(self._results(), id="diff-results", markup=False)
 
     def _live(self) -> Text:
         """One line per run: what was changed by hand while it trained, and when."""

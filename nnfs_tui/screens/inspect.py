@@ -129,7 +129,7 @@ class InspectScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         if self.network is None:
             yield Static("No model yet: start a run (F5), then look inside it here.\n\nEsc "
-                         "goes back.", id="no-model")
+                         "goes back.", id="no-model", markup=False)
             yield Footer()
             return
         net, data = self.network, self.dataset
@@ -139,7 +139,7 @@ class InspectScreen(Screen[None]):
                     with Vertical(id="matrix-box") as box:
                         box.border_title = "test set: true ↓ · predicted →"
                         yield ConfusionMatrix(data.class_names, id="matrix")
-                        yield Static("", id="matrix-info")
+                        yield Static("", id="matrix-info", markup=False)
                     viewer = MistakeViewer(data, id="cell-digits")
                     yield viewer
                 strip = CellStrip(viewer, id="cell-strip")
@@ -149,7 +149,7 @@ class InspectScreen(Screen[None]):
                 grid = WeightGrid(self._first_layer_images(), id="weight-grid")
                 grid.border_title = "first layer: what each hidden unit looks for"
                 yield grid
-                yield Static(self._weights_legend(), id="weights-legend")
+                yield Static(self._weights_legend(), id="weights-legend", markup=False)
             with TabPane("3 layers", id="layers"):
                 shapes = {k: v.shape for k, v in net.params.items() if k.startswith("W")}
                 yield LayerHealth(weight_histograms(net.params), shapes, self.layer_history,

@@ -209,10 +209,10 @@ class RunsScreen(Screen[RunsResult | None]):
             yield Input(self.filter_text, id="runs-filter",
                         placeholder="/ filter: words, or lr>=1e-3 batch=64 test>97 "
                                     "status=diverged")
-            yield Static("", id="runs-summary")
+            yield Static("", id="runs-summary", markup=False)
         yield RunsTable(id="runs-table")
-        yield Static("", id="runs-detail")
-        yield Static("", id="runs-legend")
+        yield Static("", id="runs-detail", markup=False)
+        yield Static("", id="runs-legend", markup=False)
         with Horizontal(id="runs-plots"):
             yield OverlayPlot("test loss", id="runs-loss")
             yield OverlayPlot("test accuracy %", percent=True, id="runs-accuracy")

@@ -87,7 +87,7 @@ class TrainScreen(Screen[None]):
                     log = RunLog(id="log", clock=None if self.timing else (lambda: ""))
                     log.border_title = "log"
                     yield log
-        yield Static("", id="too-small")
+        yield Static("", id="too-small", markup=False)
         yield Footer()
 
     # -- typed access for the app ------------------------------------------------------------

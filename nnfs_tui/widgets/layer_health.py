@@ -142,11 +142,11 @@ class LayerHealth(Vertical):
                 yield HistogramPlot(name, counts, edges, shape=self.shapes[name],
                                     color=LAYER_COLORS[k % len(LAYER_COLORS)],
                                     id=f"hist-{name}")
-        yield Static("", id="layer-legend")
+        yield Static("", id="layer-legend", markup=False)
         with Horizontal(id="over-epochs"):
             yield HistoryPlot("gradient RMS per weight (log)", log=True, id="grad-rms")
             yield HistoryPlot("dead units %", percent=True, id="dead-share")
-            yield Static("", id="dead-na")
+            yield Static("", id="dead-na", markup=False)
 
     def on_mount(self) -> None:
         self.add(*self._initial)  # draws the note too, with or without a history

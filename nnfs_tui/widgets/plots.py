@@ -324,7 +324,7 @@ class PlotPanel(Vertical):
         self._legend = plot.legend()
 
     def compose(self) -> ComposeResult:
-        yield Static(self._legend, classes="legend")
+        yield Static(self._legend, classes="legend", markup=False)
         yield self.plot
 
     def update_legend(self, legend: Text) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from engine.config import TrainConfig
@@ -50,3 +51,8 @@ async def set_input(pilot: Pilot, field: str, text: str) -> None:
     await pilot.pause()
     await pilot.press("end", "ctrl+u", *text)
     await pilot.pause()
+
+
+def toasts(app: App) -> list[str]:
+    """The text of every notification on screen, as drawn (title and message)."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]

@@ -12,7 +12,7 @@ from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsScreen
-from tests.tui.helpers import LONG, SMALL, wait_for
+from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
 def app_with_store(small_dataset, tmp_path, **changes):
@@ -122,3 +122,23 @@ async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
             else:
                 await wait_for(pilot, target.exists, "the retried save")
         np.testing.assert_array_equal(load_checkpoint(target).params["W1"], weights)
+
+
+async def test_paths_with_brackets_are_saved_and_shown_as_typed(small_dataset, tmp_path) -> None:
+    """A toast or message that names a path like ``ux[a=1, b=2].npz`` is plain text: the
+    save works and the app goes on (it used to stop on a markup error)."""
+    app = app_with_store(small_dataset, tmp_path)
+    target = tmp_path / "ux[a=1, b=2] [x].npz"
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the run")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveModelDialog), "the dialog")
+        app.screen.query_one("Input").value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists, "the save")
+        await pilot.pause(0.2)
+        assert app.is_running
+        shown = toasts(app)
+        assert any(str(target) in text for text in shown), shown
+        load_checkpoint(target)

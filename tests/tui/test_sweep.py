@@ -16,7 +16,7 @@ from engine.runs import RunStore
 from engine.sweep import parse_sample
 from nnfs_tui.app import NNFSApp, create_app
 from nnfs_tui.dialogs.sweep import MAX_TRIALS, SweepDialog, plan_sweep
-from tests.tui.helpers import LONG, SMALL, wait_for
+from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
 def engine_message(call, *args) -> str:  # noqa: ANN001
@@ -173,3 +173,18 @@ async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
     runs = RunStore(tmp_path).list()
     assert sorted((r.config.learning_rate, r.status) for r in runs) == [
         (0.05, "completed"), (1000.0, "diverged")]
+
+
+async def test_a_sweep_over_two_fields_ends_with_its_labels_shown_as_typed(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """The end-of-sweep toast names trials like ``[hidden_sizes=16, epochs=1]``: plain text,
+    not markup (it used to stop the app with a MarkupError)."""
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.start_sweep(plan_sweep(SMALL, ["hidden_sizes: 16", "epochs: 1 2"]), SMALL)
+        await wait_for(pilot, lambda: app.sweep is None and not app.run_active,
+                       "the sweep to end")
+        await pilot.pause(0.2)
+        assert app.is_running and app.runs_started == 2
+        shown = toasts(app)
+        assert any("Best: trial " in t and "[hidden_sizes=16, epochs=" in t for t in shown), shown
