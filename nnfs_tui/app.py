@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -255,7 +256,7 @@ class NNFSApp(App[None]):
             else:
                 # every batch reaches the relay, which smooths the loss and throttles posting
                 trainer = Trainer(run.config, dataset, on_event=on_event, batch_event_interval=0,
-                                  threads=self.threads)
+                                  threads=self.threads, planned_changes=run.planned_changes)
         except ConfigError as exc:  # e.g. a batch larger than the training set
             self._forget_recording(run)
             self.post_message(msg.RunFailed(run.id, str(exc), exc.field))
@@ -334,10 +335,22 @@ class NNFSApp(App[None]):
                 except Exception:  # noqa: BLE001 - a field the form does not show
                     pass
             return
+        loaded = self._loaded
+        if (loaded is not None and self._matches_loaded(config)
+                and loaded.state.epoch >= config.epochs and loaded.state.position == 0):
+            self.log_line(f"The loaded checkpoint has already trained {loaded.state.epoch}/"
+                          f"{config.epochs} epochs: raise epochs in the form to train it further "
+                          "(F5 continues it), or change the network or seed to start afresh.",
+                          "warning")
+            self.bell()
+            screen.form.control("epochs").focus()
+            return
         self.start_run(config)
 
-    def start_run(self, config: TrainConfig, *, prefix: str = "") -> None:
-        """Start a run with exactly this config (F5, or a rerun from the Runs screen)."""
+    def start_run(self, config: TrainConfig, *, prefix: str = "",
+                  planned_changes: list[tuple[int, dict[str, Any]]] | None = None) -> None:
+        """Start a run with exactly this config (F5, or a rerun from the Runs screen, which
+        also replays the live changes of the run it repeats: ``planned_changes``)."""
         if self._exit_code is not None:  # quitting: no new run (F8 or a sweep would start one)
             return
         screen = self.train_screen
@@ -346,6 +359,8 @@ class NNFSApp(App[None]):
         resume = self._resumable(config)
         self.current_run = RunControl(self.runs_started, config)
         self.current_run.resume_from = resume
+        if resume is None and planned_changes:
+            self.current_run.planned_changes = list(planned_changes)
         self.current_run.recorder = self._create_recorder(config, prefix)
         self.layer_history = []
         screen.loss_plot.reset(config.epochs)
@@ -370,14 +385,21 @@ class NNFSApp(App[None]):
         loaded, self._loaded = self._loaded, None
         if loaded is None:
             return None
-        fixed = [k for k in FIELDS if not FIELDS[k].live and k != "epochs"]
-        if any(getattr(config, k) != getattr(loaded.config, k) for k in fixed):
+        if not self._matches_loaded(config, loaded):
             self.log_line("The form no longer matches the loaded checkpoint: starting a new "
                           "run instead of continuing it.", "warning")
             return None
         if config.epochs != loaded.config.epochs:
             loaded.config = loaded.config.replace(epochs=config.epochs)
         return loaded
+
+    def _matches_loaded(self, config: TrainConfig, loaded: Trainer | None = None) -> bool:
+        """True when ``config`` describes the loaded checkpoint's run: the fields that cannot
+        change mid-run (epochs aside) are equal."""
+        loaded = loaded or self._loaded
+        fixed = [k for k in FIELDS if not FIELDS[k].live and k != "epochs"]
+        return loaded is not None and all(getattr(config, k) == getattr(loaded.config, k)
+                                          for k in fixed)
 
     def _create_recorder(self, config: TrainConfig, prefix: str = "") -> RunRecorder | None:
         if not self.record:
@@ -530,8 +552,11 @@ class NNFSApp(App[None]):
         self._loaded = None
         self.train_screen.form.set_config(result.config)
         if result.action == "rerun":
-            self.log_line(f"Rerunning {result.run_name} with the same config and seed.")
-            self.start_run(result.config)
+            changes = result.live_changes
+            also = (f", replaying its {len(changes)} live change{'s' * (len(changes) != 1)}"
+                    if changes else "")
+            self.log_line(f"Rerunning {result.run_name} with the same config and seed{also}.")
+            self.start_run(result.config, planned_changes=list(changes))
         else:
             self.log_line(f"Form filled from {result.run_name}; F5 starts it.")
 

@@ -45,6 +45,8 @@ class RunControl:
         """Writes the run into the run store (None when recording is off or failed)."""
         self.resume_from: Trainer | None = None
         """A Trainer restored from a checkpoint, to continue instead of building a new one."""
+        self.planned_changes: list[tuple[int, dict[str, Any]]] = []
+        """Live changes to make before given steps (a rerun replays its run's changes)."""
         self.thread_done: threading.Event | None = None
         """Set once the run's training thread has returned (its final checkpoint is on disk);
         None when no thread was started for it (a checkpoint opened for inspection)."""

@@ -12,7 +12,7 @@ from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsScreen
-from tests.tui.helpers import LONG, SMALL, toasts, wait_for
+from tests.tui.helpers import LONG, SMALL, set_input, toasts, wait_for
 
 
 def app_with_store(small_dataset, tmp_path, **changes):
@@ -142,3 +142,52 @@ async def test_paths_with_brackets_are_saved_and_shown_as_typed(small_dataset, t
         shown = toasts(app)
         assert any(str(target) in text for text in shown), shown
         load_checkpoint(target)
+
+
+async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tmp_path) -> None:
+    """Paused mid-run and given a new learning rate by hand: the rerun (F2, r) makes the
+    same change at the same step and ends with the same weights."""
+    app = app_with_store(small_dataset, tmp_path, epochs=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_start()  # F5 then F6 at once: paused at its first batch boundary (the
+        app.action_pause()  # whole run takes less time than Pilot waits between two keys)
+        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await set_input(pilot, "learning_rate", "0.0007")
+        await pilot.press("enter")
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
+        first = {k: v.copy() for k, v in app.trainer.network.params.items()}
+        recorded = RunStore(tmp_path / "runs").list()[0]
+        assert [c for _, c in recorded.live_changes] == [{"learning_rate": 0.0007}]
+
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
+                       "the rerun")
+        assert "replaying its 1 live change" in app.train_screen.log_view.text
+        for key, value in first.items():
+            np.testing.assert_array_equal(app.trainer.network.params[key], value, err_msg=key)
+    rerun = next(r for r in RunStore(tmp_path / "runs").list() if r.name != recorded.name)
+    assert rerun.live_changes == recorded.live_changes
+
+
+async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
+        small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the run")
+        final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
+        app.open_checkpoint(final)
+        await wait_for(pilot, lambda: app._loaded is not None, "the checkpoint to open")
+        opened = app.runs_started
+        await pilot.press("f5")
+        await pilot.pause(0.2)
+        assert app.runs_started == opened and len(RunStore(tmp_path / "runs").list()) == 1
+        assert "already trained 2/2 epochs: raise epochs" in app.train_screen.log_view.text
+        await set_input(pilot, "epochs", "3")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.runs_started == opened + 1
+                       and app.run_state == "completed", "the continued run")
+        assert app.trainer.state.epoch == 3
