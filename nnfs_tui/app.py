@@ -366,10 +366,7 @@ class NNFSApp(App[None]):
         screen.loss_plot.reset(config.epochs)
         screen.accuracy_plot.reset(config.epochs)
         screen.digits.clear_predictions()
-        screen.progress.epochs = config.epochs
-        screen.progress.last_batch = None
-        screen.progress.epoch_done = 0
-        screen.progress.best_val = None
+        screen.progress.reset(config.epochs)
         self.run_state = "loading"
         if resume is not None:
             self.log_line(f"Run {self.current_run.id}: continuing the loaded checkpoint from "
@@ -723,7 +720,9 @@ class NNFSApp(App[None]):
         screen.form.set_config(trainer.config)
         screen.loss_plot.reset(trainer.config.epochs)
         screen.accuracy_plot.reset(trainer.config.epochs)
-        screen.progress.epochs = trainer.config.epochs
+        screen.progress.reset(trainer.config.epochs, epoch_done=trainer.state.epoch,
+                              history=trainer.history, elapsed=trainer.state.elapsed)
+        self.run_state = "loaded"
         self._plot_history(trainer.history)
         self.post_message(msg.DatasetLoaded(trainer.dataset))
         self.runs_started += 1
@@ -831,7 +830,16 @@ class NNFSApp(App[None]):
         if self.closing:  # an edit still queued while the app exits
             return
         form = self.train_screen.form
-        if not self.run_active and "epochs" not in form.errors:
+        if self.run_active:
+            return
+        if self._loaded is not None and self.run_state in ("loaded", "idle"):
+            # F5 continues the checkpoint only while the form still describes its run
+            try:
+                matches = self._matches_loaded(form.config())
+            except ConfigError:
+                matches = False
+            self.run_state = "loaded" if matches else "idle"
+        if "epochs" not in form.errors:
             self.train_screen.progress.set_epochs(form.values["epochs"])
 
     # -- messages from the worker ----------------------------------------------------------

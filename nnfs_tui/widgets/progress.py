@@ -51,7 +51,8 @@ class ProgressLine(LiveView, Widget):
     """
 
     status: reactive[str] = reactive("idle")
-    """idle, loading, training, paused, stopping, completed, stopped, diverged or failed."""
+    """idle, loaded (a checkpoint), loading, training, paused, stopping, completed, stopped,
+    diverged or failed."""
     timing: reactive[bool] = reactive(True)
     """Show measured times and speeds (tests turn it off for reproducible screenshots)."""
 
@@ -106,10 +107,30 @@ class ProgressLine(LiveView, Widget):
         self.refresh()
 
     def set_epochs(self, epochs: int) -> None:
-        """The planned epochs, shown before a run starts."""
-        if self.status in ("idle", "completed", "stopped", "diverged", "failed"):
+        """The planned epochs, shown before a run starts (and with a loaded checkpoint, how
+        far F5 will take it); the line of a run that ended stays as that run left it."""
+        if self.status in ("idle", "loaded"):
             self.epochs = epochs
             self.refresh()
+
+    def reset(self, epochs: int, *, epoch_done: int = 0, history: list[dict] | None = None,
+              elapsed: float | None = None) -> None:
+        """Nothing of an earlier run: ``epochs`` planned, and for a loaded checkpoint the
+        epochs it has done, its per-epoch history (for the best score) and its time."""
+        self.epochs = epochs
+        self.last_batch = None
+        self.epoch_done = epoch_done
+        self.best_val, self.best_epoch = None, 0
+        rows = history or []
+        self.has_val = not rows or rows[-1].get("val_acc") is not None
+        for row in rows:
+            score = row.get("val_acc") if self.has_val else row.get("test_acc")
+            if score is not None and math.isfinite(score) and (
+                    self.best_val is None or score > self.best_val):
+                self.best_val, self.best_epoch = score, int(row.get("epoch", 0))
+        self.elapsed = elapsed
+        self.learning_rate = None
+        self.refresh(layout=True)
 
     def watch_status(self) -> None:
         self.refresh(layout=True)
@@ -152,7 +173,8 @@ class ProgressLine(LiveView, Widget):
         width = max(width, 20)
         b = self.last_batch
         epoch_now = b.epoch if b else min(self.epoch_done + 1, max(self.epochs, 1))
-        if self.status in ("completed",) or (b is None and self.epoch_done >= self.epochs > 0):
+        if self.status in ("completed", "loaded") or (
+                b is None and self.epoch_done >= self.epochs > 0):
             epoch_now = self.epoch_done
         head = Text.assemble(("Epoch ", "bold"), (f"{epoch_now}/{self.epochs or '-'}", "bold"))
         if b is not None:
@@ -167,6 +189,8 @@ class ProgressLine(LiveView, Widget):
             times, speed = f"{NO_TIME}<{NO_TIME}", "- samples/s"
         state = {
             "idle": ("ready: F5 starts a run", "dim"),
+            "loaded": ("checkpoint loaded: F5 continues it" if self.epoch_done < self.epochs
+                       else "checkpoint loaded: raise epochs, then F5 continues it", "cyan"),
             "loading": ("loading data…", "yellow"),
             "paused": ("PAUSED (F6 resumes)", "bold yellow"),
             "stopping": ("stopping…", "yellow"),

@@ -191,3 +191,33 @@ async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
         await wait_for(pilot, lambda: app.runs_started == opened + 1
                        and app.run_state == "completed", "the continued run")
         assert app.trainer.state.epoch == 3
+
+
+async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
+        small_dataset, tmp_path) -> None:
+    """After a 3-epoch run, opening a 2-epoch checkpoint shows its epochs, best score and
+    what F5 will do; none of the 3-epoch run's loss, learning rate or speed stays."""
+    app = app_with_store(small_dataset, tmp_path, epochs=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the 2-epoch run")
+        best_val = max(row["val_acc"] for row in app.trainer.history)
+        first = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
+        await set_input(pilot, "epochs", "3")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.runs_started == 2 and app.run_state == "completed",
+                       "the 3-epoch run")
+        progress = app.train_screen.progress
+        assert "Epoch 3/3" in str(progress.render()) and "lr 5.00e-03" in str(progress.render())
+
+        app.open_checkpoint(first)
+        await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
+        shown = str(progress.render())
+        assert "Epoch 2/2" in shown and "loss -" in shown and "lr -" in shown
+        assert f"best val {100 * best_val:.1f}%" in shown
+        assert "checkpoint loaded: raise epochs, then F5 continues it" in shown
+        await set_input(pilot, "epochs", "4")
+        shown = str(progress.render())
+        assert "Epoch 2/4" in shown and "checkpoint loaded: F5 continues it" in shown
+        await set_input(pilot, "hidden_sizes", "8")  # not the checkpoint's network any more
+        assert app.run_state == "idle" and "ready: F5 starts a run" in str(progress.render())
