@@ -31,8 +31,10 @@ from nnfs_tui.dialogs.form import FormDialog
 #: The most trials one sweep from the app may have (each is a full training run).
 MAX_TRIALS = 1000
 
-#: Lines of the "vary" part of the dialog.
+#: Lines of the "vary" part of the dialog at first, and at most (Enter on the last one,
+#: when it is filled in, adds one).
 VARY_ROWS = 3
+MAX_VARY_ROWS = 8
 
 _VARY_FORMAT = "FIELD: VALUE [VALUE ...], e.g. learning_rate: 1e-3 3e-3"
 
@@ -151,12 +153,11 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         prefill += [""] * (VARY_ROWS - len(prefill))
         with Vertical(classes="dialog") as box:
             box.border_title = "Sweep: one run per trial, one after another"
-            box.border_subtitle = "Enter starts · Esc cancels"
+            box.border_subtitle = "Enter: next line or field · Start sweep starts · Esc cancels"
             yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
                         classes="hint", markup=False)
             for i, text in enumerate(prefill):
-                yield Input(text, id=f"vary-{i}", compact=True, select_on_focus=False,
-                            placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
+                yield self._vary_line(i, text)
             yield Label("Random samples: FIELD=log:LOW:HIGH or FIELD=uniform:LOW:HIGH ...",
                         classes="hint", markup=False)
             yield Input("", id="sample", compact=True, select_on_focus=False,
@@ -171,6 +172,17 @@ class SweepDialog(FormDialog[list[Trial] | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Start sweep", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    @staticmethod
+    def _vary_line(index: int, text: str = "") -> Input:
+        return Input(text, id=f"vary-{index}", compact=True, select_on_focus=False,
+                     classes="vary",
+                     placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
+
+    @property
+    def vary_lines(self) -> list[Input]:
+        """The grid's lines, in order."""
+        return list(self.query("Input.vary").results(Input))
 
     def on_mount(self) -> None:
         field = self.query_one("#vary-0", Input)
@@ -192,7 +204,7 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         """Plan the sweep from the text; show the trial count or the engine's message."""
         value = {i.id: i.value for i in self.query(Input)}
         try:
-            trials = plan_sweep(self.base, [value[f"vary-{i}"] for i in range(VARY_ROWS)],
+            trials = plan_sweep(self.base, [line.value for line in self.vary_lines],
                                 value["sample"], value["trials"], value["seed"])
         except ConfigError as exc:
             self.trials = []
@@ -209,11 +221,39 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         return trials
 
     def _summary(self, trials: list[Trial]) -> str:
-        n, epochs = len(trials), self.base.epochs
+        n = len(trials)
+        epochs = sorted({t.config.epochs for t in trials})
+        total = sum(t.config.epochs for t in trials)
+        each = (f"{epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1
+                else f"{epochs[0]} to {epochs[-1]} epochs ({total} in all)")
         shown = " ".join(f"[{describe(t)}]" for t in trials[:2]) + (" ..." if n > 2 else "")
-        return (f"{n} trial{'s' * (n != 1)} of {epochs} epoch{'s' * (epochs != 1)}, one after "
-                f"another: {shown}; other fields as in the form. Each trial is a recorded "
-                "run (F2 ranks them).")
+        return (f"{n} trial{'s' * (n != 1)} of {each}, one after another: {shown}; other "
+                "fields as in the form. Each trial is a recorded run (F2 ranks them).")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter moves on instead of starting: a grid line goes to the next line (the last
+        one, filled in, gets a new line below it), the other fields to the next field and
+        then to the Start button, where Enter starts the sweep."""
+        event.stop()
+        event.prevent_default()  # FormDialog's handler (Enter accepts) must not run too
+        field = event.input
+        lines = self.vary_lines
+        if field in lines:
+            i = lines.index(field)
+            if i + 1 < len(lines):
+                lines[i + 1].focus()
+            elif field.value.strip() and len(lines) < MAX_VARY_ROWS:
+                line = self._vary_line(int(field.id.split("-")[1]) + 1)
+                self.query_one(".dialog").mount(line, after=field)
+                line.focus()
+            else:
+                self.query_one("#sample", Input).focus()
+            return
+        order = ["sample", "trials", "seed"]
+        if field.id in order[:-1]:
+            self.query_one(f"#{order[order.index(field.id) + 1]}", Input).focus()
+        else:
+            self.query_one("#ok").focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -73,6 +73,17 @@ async def type_into(pilot: Pilot, dialog: SweepDialog, field: str, text: str) ->
     assert dialog.query_one(f"#{field}", Input).value == text
 
 
+async def start_by_keys(pilot: Pilot, dialog: SweepDialog) -> int:
+    """Press Enter until the dialog closes (field by field, then the Start button); returns
+    how many presses it took."""
+    for presses in range(1, 16):
+        await pilot.press("enter")
+        await pilot.pause()
+        if pilot.app.screen is not dialog:
+            return presses
+    raise AssertionError("Enter never reached the Start button")
+
+
 async def test_the_dialog_refuses_a_bad_spec_with_the_engines_message(
         small_dataset: Dataset, tmp_path: Path) -> None:
     app = make(small_dataset, tmp_path)
@@ -116,7 +127,8 @@ async def test_a_two_by_one_grid_runs_two_recorded_trials_back_to_back(
         await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01")
         await type_into(pilot, dialog, "vary-1", "hidden_sizes: 16")
         assert dialog.summary.startswith("2 trials of 2 epochs")
-        await pilot.press("enter")
+        # Enter walks the fields (vary-2, samples, draws, seed, Start) before it starts
+        assert await start_by_keys(pilot, dialog) == 6
         await wait_for(pilot, lambda: app.sweep is None and not app.run_active,
                        "the sweep to end")
         log = app.train_screen.log_view.text
@@ -143,7 +155,7 @@ async def test_f7_stops_the_trial_and_cancels_the_rest_of_the_sweep(
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_dialog(pilot)
         await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01 0.02")
-        await pilot.press("enter")
+        await start_by_keys(pilot, dialog)
         await wait_for(pilot, lambda: app.trainer is not None and app.trainer.state.step > 0,
                        "the first trial's first step")
         assert app.sweep is not None and app.sweep.index == 0
@@ -188,3 +200,29 @@ async def test_a_sweep_over_two_fields_ends_with_its_labels_shown_as_typed(
         assert app.is_running and app.runs_started == 2
         shown = toasts(app)
         assert any("Best: trial " in t and "[hidden_sizes=16, epochs=" in t for t in shown), shown
+
+
+async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await open_dialog(pilot)
+        await type_into(pilot, dialog, "vary-2", "batch_size: 64 128")
+        await pilot.press("enter")  # on the last line, filled in: a fourth line
+        await pilot.pause()
+        assert app.screen is dialog and app.runs_started == 0
+        assert [line.id for line in dialog.vary_lines] == ["vary-0", "vary-1", "vary-2",
+                                                          "vary-3"]
+        assert app.focused is dialog.query_one("#vary-3", Input)
+        await type_into(pilot, dialog, "vary-3", "epochs: 1 3")
+        assert dialog.summary.startswith("4 trials of 1 to 3 epochs (8 in all)")
+        assert len(dialog.trials) == 4
+        assert {(t.config.batch_size, t.config.epochs) for t in dialog.trials} == {
+            (64, 1), (64, 3), (128, 1), (128, 3)}
+        await pilot.press("enter")  # filled in: a fifth line; Enter on it, empty: samples
+        await pilot.pause()
+        assert app.focused is dialog.query_one("#vary-4", Input)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is dialog.query_one("#sample", Input) and app.screen is dialog
+        assert app.runs_started == 0 and len(dialog.trials) == 4
