@@ -825,6 +825,11 @@ class NNFSApp(App[None]):
         except ConfigError as exc:
             self.train_screen.form.show_error(exc.field, str(exc))
             self.log_line(f"Live change refused: {exc}", "error")
+            return
+        if self.run_state in ("paused", "loading"):  # no batch boundary comes until then
+            changed = ", ".join(f"{k} → {format_field(k, v)}" for k, v in message.changes.items())
+            when = "training resumes (F6)" if self.run_state == "paused" else "training starts"
+            self.log_line(f"Live change {changed}: applied when {when}.")
 
     def on_hyperparameter_form_edited(self, message: HyperparameterForm.Edited) -> None:
         if self.closing:  # an edit still queued while the app exits

@@ -154,6 +154,9 @@ async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tm
         await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
         await set_input(pilot, "learning_rate", "0.0007")
         await pilot.press("enter")
+        await pilot.pause()
+        assert ("Live change learning_rate → 0.0007: applied when training resumes (F6)."
+                in app.train_screen.log_view.text)
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
         first = {k: v.copy() for k, v in app.trainer.network.params.items()}
