@@ -5,6 +5,8 @@ A test checks that each binding of the app, its screens and widgets appears here
 
 from __future__ import annotations
 
+import textwrap
+
 #: (section, ((keys, what they do), ...)) in the order a newcomer needs them.
 KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Run (work everywhere, even while typing)", (
@@ -45,7 +47,7 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p, ←, k", "previous test digit"),
         ("r", "random test digit"),
         ("m", "only the digits the model gets wrong (toggle)"),
-        ("Home", "first test digit"),
+        ("Home, End", "first / last test digit (with m on: first / last mistake)"),
     )),
     ("Runs (F2)", (
         ("↑, ↓, PageUp, PageDown, Home, End", "move through the runs"),
@@ -71,14 +73,16 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Inspect (F4)", (
         ("1, 2, 3", "tabs: confusion matrix, first-layer weights, layer health"),
         ("↑, ↓, ←, →", "confusion matrix: move between cells (a click selects one)"),
-        ("Enter", "page through that cell's test images, most confident mistake first"),
+        ("Enter", "page through that cell's test images, most confident mistake first (the "
+                  "arrows, Home and End then move through them)"),
         ("w", "jump to the cell with the most mistakes"),
         ("n, p", "next / previous image of the cell, or page of weights"),
         ("→, j, ←, k", "with the images focused: next / previous image"),
         ("Home, End", "first / last image of the cell"),
-        ("Backspace, Esc", "from the images back to the matrix (Esc on the matrix closes)"),
+        ("Esc, Tab, Backspace", "from the images back to the matrix (Esc on the matrix "
+                                "closes)"),
         ("PageDown, PageUp", "next / previous page of weights"),
-        ("z", "weights: full-size or half-size tiles"),
+        ("z", "weights: switch between full-size (1×) and half-size (½×) tiles"),
         ("r", "look again at the model as it is now (it may have trained on)"),
     )),
     ("Draw (F9)", (
@@ -91,17 +95,23 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("c", "clear"),
         ("+, =, -", "larger / smaller brush"),
         ("u, Ctrl+Z", "undo"),
-        ("t", "a random test image on the canvas"),
+        ("t", "a random test image on the canvas (its label stays in the title until you "
+              "edit it)"),
         ("mouse", "drag paints, right-drag erases"),
         ("Esc", "close"),
     )),
 )
 
 
-def keymap_text() -> str:
-    """The keymap as plain text, for --help."""
+def keymap_text(width: int = 100) -> str:
+    """The keymap as plain text, for --help: per section, a key column as wide as its
+    longest keys, and descriptions wrapped to ``width`` under their own column."""
     lines = []
     for section, keys in KEYMAP:
         lines.append(f"{section}:")
-        lines.extend(f"  {k:<20} {what}" for k, what in keys)
+        key_width = max(len(k) for k, _ in keys)
+        indent = " " * (2 + key_width + 2)
+        for k, what in keys:
+            lines.extend(textwrap.wrap(what, width, initial_indent=f"  {k:<{key_width}}  ",
+                                       subsequent_indent=indent, break_on_hyphens=False))
     return "\n".join(lines)

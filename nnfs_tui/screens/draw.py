@@ -25,12 +25,15 @@ from engine.network import MLP
 from engine.preprocess import SIZE, mnist_like, resize_area
 from nnfs_tui.widgets.canvas import DrawingCanvas
 from nnfs_tui.widgets.digits import probability_bars
+from nnfs_tui.widgets.flow import Flow
 from nnfs_tui.widgets.pixels import PixelImage
 
 #: From this terminal size on, the canvas is drawn at twice the size (a mouse cell = a pixel).
 LARGE_SIZE = (112, 34)
 #: Seconds between re-reads of a model that may be training, while the drawing stays still.
 LIVE_MODEL_INTERVAL = 1.0
+#: Test images ``t`` remembers, so undo back to one brings its label back.
+TEST_IMAGES_KEPT = 20
 
 
 def model_input(ink: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
@@ -76,11 +79,14 @@ class DrawScreen(Screen[None]):
         self.seen: np.ndarray = np.zeros(dataset.n_features, dtype=np.uint8)
         """The preprocessed drawing, uint8 (features,), as the model gets it."""
         self._rng = np.random.default_rng(seed)
+        self._test_images: list[tuple[int, np.ndarray]] = []
+        """(test-set index, ink) of the test images ``t`` put on the canvas, newest last."""
+        self.test_image: int | None = None
+        """Test-set index of the image on the canvas, while it is unedited (else None)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-main"):
             canvas = DrawingCanvas(self.dataset.image_shape, id="canvas")
-            canvas.border_title = "draw"
             yield canvas
             seen = PixelImage(self.dataset.image_shape, id="draw-seen")
             seen.border_title = "model sees"
@@ -90,7 +96,7 @@ class DrawScreen(Screen[None]):
             # a headline, a blank line, a bar per class, and the border
             guess.styles.height = self.dataset.n_classes + 4
             yield guess
-        yield Static(self._keys_text(), id="draw-keys", markup=False)
+        yield Flow(self._keys(), id="draw-keys")
         yield Footer()
 
     @property
@@ -102,7 +108,7 @@ class DrawScreen(Screen[None]):
         canvas = self.canvas
         canvas.focus()
         for name in ("cursor", "brush", "pen"):
-            self.watch(canvas, name, self._subtitle)
+            self.watch(canvas, name, self._titles)
         self._update()
         self.set_interval(LIVE_MODEL_INTERVAL, self._reread_model)
 
@@ -121,6 +127,10 @@ class DrawScreen(Screen[None]):
 
     def _update(self) -> None:
         ink = self.canvas.ink
+        # a test image keeps its label on screen until it is edited (undo brings both back)
+        self.test_image = next((i for i, test_ink in reversed(self._test_images)
+                                if np.array_equal(ink, test_ink)), None)
+        self._titles()
         self.seen = model_input(ink, self.dataset.image_shape)
         if self.network is None or not ink.any():
             self.probabilities = None
@@ -178,22 +188,40 @@ class DrawScreen(Screen[None]):
         if not len(data.x_test):
             return
         i = int(self._rng.integers(len(data.x_test)))
-        self.canvas.set_ink(data.x_test[i].reshape(data.image_shape) / 255.0)
-        self.notify(f"test image #{i + 1}: a {data.class_names[int(data.y_test[i])]}",
-                    timeout=3)
+        ink = data.x_test[i].reshape(data.image_shape) / 255.0
+        self._test_images.append((i, np.clip(ink, 0.0, 1.0)))
+        del self._test_images[:-TEST_IMAGES_KEPT]
+        self.canvas.set_ink(ink)
 
-    def _subtitle(self, _value: object = None) -> None:
+    def test_image_label(self) -> str | None:
+        """"test image #123: a 7" while an unedited test image is on the canvas."""
+        if self.test_image is None:
+            return None
+        data, i = self.dataset, self.test_image
+        name = data.class_names[int(data.y_test[i])]
+        return f"test image #{i + 1}: {'a ' + name if len(name) == 1 else name}"
+
+    def _titles(self, _value: object = None) -> None:
+        """The canvas's title says what is on it (a test image, or the pen's state); the
+        subtitle where the brush is."""
         canvas = self.canvas
         pen = {"up": "pen up", "draw": "pen down (d lifts)", "erase": "eraser (e lifts)"}
+        label = self.test_image_label()
+        if label is None:
+            canvas.border_title = f"draw · {pen[canvas.pen]}"
+        else:
+            canvas.border_title = label if canvas.pen == "up" else f"{label} · {pen[canvas.pen]}"
         row, column = canvas.cursor
-        canvas.border_subtitle = f"brush {canvas.brush} · {pen[canvas.pen]} · {row},{column}"
+        canvas.border_subtitle = f"brush {canvas.brush} · row {row}, col {column}"
 
-    def _keys_text(self) -> Text:
-        text = Text()
+    def _keys(self) -> list[Text]:
+        """One entry per key (a line break never parts a key from what it does)."""
+        entries = []
         for key, what in (("arrows", "move"), ("space", "paint"), ("d", "pen down/up"),
                           ("x", "erase"), ("e", "eraser pen"), ("c", "clear"),
                           ("+/-", "brush"), ("u", "undo"), ("t", "test digit"),
                           ("mouse", "drag paints, right-drag erases"), ("Esc", "back")):
-            text.append(key, style="bold")
-            text.append(f" {what}  ")
-        return text
+            entry = Text(key, style="bold")
+            entry.append(f" {what}")
+            entries.append(entry)
+        return entries

@@ -3,7 +3,8 @@
 Three tabs (1, 2, 3 switch):
 
 - **confusion**: the 10×10 test-set confusion matrix with per-class accuracy; Enter on a
-  cell pages through exactly those test images (n/p), the most confident mistake first.
+  cell pages through exactly those test images (the keys go to them: ←/→, Home/End, n/p;
+  Esc or Tab back to the matrix), the most confident mistake first.
 - **weights**: each hidden unit of the first layer as a small image of its weights.
 - **layers**: weight histograms per layer, and per epoch the gradient size of each layer
   and the share of dead ReLU units.
@@ -43,6 +44,9 @@ from nnfs_tui.widgets.weights import WeightGrid
 #: Below this width the matrix and the digits of a cell take turns (Enter / Esc).
 SIDE_BY_SIDE_WIDTH = 116
 TABS = ("confusion", "weights", "layers")
+#: Over the thumbnails of the selected cell.
+STRIP_TITLE = ("this cell's images, starting with the one shown above · %: the model's "
+               "confidence in its guess")
 
 
 def snapshot(network: MLP) -> MLP:
@@ -143,7 +147,7 @@ class InspectScreen(Screen[None]):
                     viewer = MistakeViewer(data, id="cell-digits")
                     yield viewer
                 strip = CellStrip(viewer, id="cell-strip")
-                strip.border_title = "the cell from the shown image on · confidence in the guess"
+                strip.border_title = STRIP_TITLE
                 yield strip
             with TabPane("2 weights", id="weights"), Vertical():
                 grid = WeightGrid(self._first_layer_images(), id="weight-grid")
@@ -227,11 +231,14 @@ class InspectScreen(Screen[None]):
         self.query_one(CellStrip).refresh()
         if self.compact:
             self.add_class("-cell-shown")
+        if self.compact or len(viewer.indices):
+            # the images take the arrows, Home and End; Esc or Tab hands them back
             viewer.focus()
 
     @on(MistakeViewer.Back)
     def _back_to_matrix(self) -> None:
-        """Esc on the digits: back to the matrix (Esc there closes the screen)."""
+        """Esc, Tab or Backspace on the digits: back to the matrix (Esc there closes the
+        screen)."""
         self.remove_class("-cell-shown")
         self.query_one(ConfusionMatrix).focus()
 
@@ -252,7 +259,8 @@ class InspectScreen(Screen[None]):
         else:
             text.append(f"{names[true_class]} taken for {names[predicted_class]}: ")
             text.append(f"{count:,}", style="bold")
-        text.append(" · Enter shows them · w worst", style="dim")
+        text.append("\nEnter: page through them (Esc back here) · w: the worst cell",
+                    style="dim")
         self.query_one("#matrix-info", Static).update(text)
 
     # -- actions -----------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class DigitViewer(LiveView, Widget, can_focus=True):
         Binding("r", "random", "Random digit", show=False),
         Binding("m", "toggle_mistakes", "Only mistakes", show=False),
         Binding("home", "first", "First digit", show=False),
+        Binding("end", "last", "Last digit", show=False),
     ]
 
     # the watchers redraw (held back while the screen is covered: see LiveView)
@@ -156,7 +157,7 @@ class DigitViewer(LiveView, Widget, can_focus=True):
     def action_step(self, direction: int) -> None:
         if not self.count:
             return
-        if self.only_mistakes and self.predicted is not None:
+        if self._filtered():
             if not len(self._mistakes):
                 self.app.bell()
                 return
@@ -167,13 +168,36 @@ class DigitViewer(LiveView, Widget, can_focus=True):
     def action_random(self) -> None:
         if not self.count:
             return
-        if self.only_mistakes and len(self._mistakes):
+        if self._filtered():
+            if not len(self._mistakes):
+                self.app.bell()
+                return
             self.index = int(self._rng.choice(self._mistakes))
         else:
             self.index = int(self._rng.integers(self.count))
 
+    def _filtered(self) -> bool:
+        """True when the keys page through the mistakes only (m on, and guesses to judge)."""
+        return self.only_mistakes and self.predicted is not None
+
     def action_first(self) -> None:
-        self.index = 0
+        """Home: the first test digit, or the first mistake with only mistakes on."""
+        self._jump(0)
+
+    def action_last(self) -> None:
+        """End: the last test digit, or the last mistake with only mistakes on."""
+        self._jump(-1)
+
+    def _jump(self, end: int) -> None:
+        if not self.count:
+            return
+        if self._filtered():
+            if not len(self._mistakes):
+                self.app.bell()
+                return
+            self.index = int(self._mistakes[end])
+        else:
+            self.index = end % self.count
 
     def action_toggle_mistakes(self) -> None:
         self.only_mistakes = not self.only_mistakes

@@ -55,7 +55,7 @@ class MistakeViewer(Widget, can_focus=True):
         Binding("left,k", "step(-1)", "Prev", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
-        Binding("escape,backspace", "back", "Back to the matrix"),
+        Binding("escape,backspace,tab", "back", "Back to the matrix"),
     ]
 
     position: reactive[int] = reactive(0)
@@ -119,6 +119,9 @@ class MistakeViewer(Widget, can_focus=True):
         self._update_titles()
         self.refresh()
 
+    def watch_has_focus(self) -> None:
+        self._update_titles()  # the keys hint says how to get here, or back
+
     def _update_titles(self) -> None:
         names = self.dataset.class_names
         if self.cell is None:
@@ -132,7 +135,8 @@ class MistakeViewer(Widget, can_focus=True):
             self.border_title = (f"{names[true_class]} taken for {names[predicted_class]}"
                                  " · most confident first")
         n = len(self.indices)
-        self.border_subtitle = f"{self.position + 1}/{n} · n/p" if n else "none"
+        keys = "←→ Home End · Esc: matrix" if self.has_focus else "Tab: page through"
+        self.border_subtitle = f"{self.position + 1}/{n} · {keys}" if n else "none"
 
     # -- drawing -----------------------------------------------------------------------------
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

@@ -14,10 +14,10 @@ from rich.align import Align
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from engine import events as ev
+from nnfs_tui.widgets.flow import Flow
 from nnfs_tui.widgets.live import LiveView
 
 #: The most points a curve keeps: a plot is rarely more than 200 braille dots wide, and
@@ -152,23 +152,26 @@ class CurvePlot(LiveView, PlotextPlot):
         names = [name] if name else list(self.series)
         return any(len(self.series[n]) for n in names)
 
-    def legend(self) -> Text:
-        """The title and one entry per curve, in the curve's colour and marker."""
-        text = Text(self.TITLE, style="bold")
+    def legend_entries(self) -> list[Text]:
+        """The title, one entry per curve in the curve's colour and marker, and the mark of
+        live changes once there is one."""
+        entries = [Text(self.TITLE)]  # all in bold: see legend() and PlotPanel
         for name, (label, color, marker) in self.STYLES.items():
             if name == "val" and not self.has_data("val") and self.has_data():
                 continue  # a run without a validation split
             symbol = "⠤" if marker == "braille" else marker
-            text.append("  ")
-            text.append(f"{symbol} {label}", style=self.RICH_COLORS.get(color, color))
+            entries.append(Text(f"{symbol} {label}", style=self.RICH_COLORS.get(color, color)))
         if self.marks:
-            text.append("  ")
-            text.append("│ live change", style="magenta")
-        return text
+            entries.append(Text("│ live change", style="magenta"))
+        return entries
+
+    def legend(self) -> Text:
+        """The legend on one line, in bold."""
+        return Text("  ", style="bold").join(self.legend_entries())
 
     def _update_legend(self) -> None:
         if isinstance(self.parent, PlotPanel):
-            self.parent.update_legend(self.legend())
+            self.parent.update_legend(self.legend_entries())
 
     def _curves(self) -> Iterable[tuple[str, list[Point]]]:
         for name, series in self.series.items():
@@ -310,7 +313,8 @@ class AccuracyPlot(CurvePlot):
 
 
 class PlotPanel(Vertical):
-    """A plot with its legend on a line above it."""
+    """A plot with its legend above it: one line, or more where the width needs them,
+    wrapped between entries (continuation lines indented past the title)."""
 
     DEFAULT_CSS = """
     PlotPanel { width: 1fr; height: 1fr; }
@@ -321,13 +325,12 @@ class PlotPanel(Vertical):
         super().__init__(id=id)
         self.plot = plot
         """The plot under the legend."""
-        self._legend = plot.legend()
 
     def compose(self) -> ComposeResult:
-        yield Static(self._legend, classes="legend", markup=False)
+        # Flow re-lays out the panel only when the entries changed
+        yield Flow(self.plot.legend_entries(), indent=len(self.plot.TITLE) + 2,
+                   style="bold", classes="legend")
         yield self.plot
 
-    def update_legend(self, legend: Text) -> None:
-        if legend != self._legend:  # an update re-lays out the panel: only when it changed
-            self._legend = legend
-            self.query_one(".legend", Static).update(legend)
+    def update_legend(self, entries: list[Text]) -> None:
+        self.query_one(".legend", Flow).set_entries(entries)

@@ -164,9 +164,9 @@ class WeightGrid(Widget, can_focus=True):
             return
         pages = max(1, -(-self.units // self.per_page))
         page = self.start // self.per_page + 1
-        zoom = "½" if self.factor == 2 else "1"
+        shown, other = ("½×", "1×") if self.factor == 2 else ("1×", "½×")
         self.border_subtitle = (f"units {units.start + 1}-{units.stop} of {self.units} · "
-                                f"page {page}/{pages} · n/p · z {zoom}×")
+                                f"page {page}/{pages} · n/p · zoom {shown} (z: {other})")
 
     # -- drawing -----------------------------------------------------------------------------
     def _tile(self, unit: int, color: bool) -> list[Text]:

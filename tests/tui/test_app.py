@@ -473,3 +473,68 @@ async def test_a_run_the_engine_refuses_shows_its_message(make_app) -> None:
         await set_input(pilot, "batch_size", "100")
         await start_and_wait(pilot, "completed")
         assert not row.has_class("-invalid")
+
+
+async def test_home_and_end_stay_within_the_mistakes_when_only_mistakes_is_on(make_app) -> None:
+    app = make_app(epochs=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        digits = app.train_screen.digits
+        await start_and_wait(pilot, "completed")
+        await wait_for(pilot, lambda: digits.predicted is not None, "predictions")
+        wrong = np.flatnonzero(digits.predicted != digits.dataset.y_test)
+        assert len(wrong) > 2 and wrong[0] != 0
+        assert wrong[-1] != len(digits.dataset.y_test) - 1
+        await pilot.press("escape")  # the viewer takes the keys
+        await pilot.press("end")
+        assert digits.index == len(digits.dataset.y_test) - 1
+        await pilot.press("m", "n", "n", "home")
+        assert digits.index == wrong[0]
+        assert "✗" in text_of_viewer(digits)
+        await pilot.press("end")
+        assert digits.index == wrong[-1]
+        await pilot.press("n")  # and on from the last mistake wraps to the first
+        assert digits.index == wrong[0]
+        await pilot.press("m", "home")
+        assert digits.index == 0
+
+
+async def test_help_keeps_long_keys_apart_from_what_they_do(make_app) -> None:
+    for size in ((80, 24), (120, 40)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("f1")
+            await pilot.pause()
+            keys = app.screen.query_one("#help-keys")
+            shown = str(keys.render())
+            lines = shown.splitlines()
+            assert all(len(line) <= keys.content_size.width for line in lines)
+            flat = " ".join(shown.split())
+            for run_on in ("Endmove", "PageUpnext", "Shift+→move"):
+                assert run_on not in flat, run_on
+            # the preset's tip is for this app, not a command-line flag
+            fields = str(app.screen.query_one("#help-fields").render())
+            assert "--l_rate" not in fields and "learning_rate 4" in fields
+
+
+async def test_plot_legends_wrap_between_entries_only(make_app) -> None:
+    for size in ((80, 24), (120, 40)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            screen = app.train_screen
+            for plot in (screen.loss_plot, screen.accuracy_plot):
+                for name in plot.series:
+                    plot.series[name].add(1, 0.5)
+                plot.mark(0.5)  # a live change: its entry joins the legend
+                plot.redraw()
+            for view in ("loss", "accuracy"):
+                screen.view = view
+                await pilot.pause()
+                plot = screen.loss_plot if view == "loss" else screen.accuracy_plot
+                legend = plot.parent.query_one(".legend")
+                width = legend.content_size.width
+                assert width > 0
+                lines = str(legend.render()).splitlines()
+                entries = [e.strip() for line in lines for e in line.split("  ") if e.strip()]
+                assert all(len(line.rstrip()) <= width for line in lines), lines
+                assert "│ live change" in entries, lines
+                assert entries[0] == plot.TITLE and len(entries) == len(plot.STYLES) + 2

@@ -234,3 +234,38 @@ def test_snapshot_of_a_drawn_seven(snap_compare, model) -> None:  # noqa: ANN001
         await stroke(pilot, *SEVEN)
 
     assert snap_compare(draw_app(model), terminal_size=(120, 40), run_before=draw_seven)
+
+
+async def test_a_test_image_keeps_its_label_on_screen_until_the_drawing_changes(model) -> None:
+    async with draw_app(model).run_test(size=(80, 24)) as pilot:
+        screen, canvas = await opened(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        shown = canvas.ink.reshape(-1)
+        i = next(k for k, x in enumerate(model.dataset.x_test) if np.allclose(shown, x / 255.0))
+        label = model.dataset.class_names[int(model.dataset.y_test[i])]
+        pilot.app.clear_notifications()
+        await pilot.pause(0.1)
+        assert f"test image #{i + 1}: a {label}" in str(canvas.border_title)
+        await pilot.press("left", "right")  # the pen is up: nothing changes
+        await pilot.pause()
+        assert f"test image #{i + 1}" in str(canvas.border_title)
+        await pilot.press(*["shift+up", "shift+left"] * 4, "space")  # a dab in the corner:
+        assert canvas.cursor == (0, 0)  # edited, it is no longer that test image
+        await pilot.pause()
+        assert "test image" not in str(canvas.border_title)
+        await pilot.press("u")  # undo brings the test image back, and its label
+        await pilot.pause()
+        assert f"test image #{i + 1}: a {label}" in str(canvas.border_title)
+        await pilot.press("c")
+        await pilot.pause()
+        assert "test image" not in str(canvas.border_title)
+
+
+async def test_the_brush_position_says_row_and_column(model) -> None:
+    async with draw_app(model).run_test(size=(80, 24)) as pilot:
+        _, canvas = await opened(pilot)
+        await pilot.press("down", "down", "left")
+        row, column = canvas.cursor
+        assert f"row {row}, col {column}" in canvas.border_subtitle
+        assert "pen up" in canvas.border_title

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from engine.events import LayerStats
 from engine.inspect import first_layer_images
 from engine.metrics import confusion_matrix, per_class_accuracy, predict
-from nnfs_tui.screens.inspect import InspectScreen, snapshot
+from nnfs_tui.screens.inspect import STRIP_TITLE, InspectScreen, snapshot
 from nnfs_tui.widgets.confusion import ConfusionMatrix
 from nnfs_tui.widgets.layer_health import LayerHealth
 from nnfs_tui.widgets.mistakes import CellStrip, MistakeViewer, cell_images
@@ -275,3 +275,48 @@ def test_snapshot_of_the_confusion_tab(snap_compare, model) -> None:  # noqa: AN
         await pilot.pause()
 
     assert snap_compare(inspect_app(model), terminal_size=(120, 40), run_before=select_worst)
+
+
+async def test_enter_hands_the_keys_to_the_cells_images_and_esc_or_tab_gives_them_back(
+        model) -> None:
+    async with inspect_app(model).run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        matrix, viewer = screen.query_one(ConfusionMatrix), screen.query_one(MistakeViewer)
+        info = str(screen.query_one("#matrix-info").render())
+        assert "Enter" in info
+        await pilot.press("w")  # the worst cell, selected: its images take the keys
+        await pilot.pause()
+        cell = matrix.cursor
+        assert viewer.cell == cell and screen.focused is viewer
+        assert len(viewer.indices) >= 3
+        await pilot.press("right", "right")
+        assert viewer.position == 2 and matrix.cursor == cell
+        await pilot.press("end")
+        assert viewer.position == len(viewer.indices) - 1 and matrix.cursor == cell
+        assert "Esc" in viewer.border_subtitle  # the way back is on screen
+        await pilot.press("tab")
+        assert screen.focused is matrix
+        await pilot.press("right")
+        assert matrix.cursor == (cell[0], (cell[1] + 1) % 10)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.focused is viewer and viewer.cell == matrix.cursor
+        await pilot.press("escape")  # back to the matrix, the screen stays
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, InspectScreen) and screen.focused is matrix
+
+
+async def test_titles_say_what_the_strip_and_the_zoom_show(model) -> None:
+    async with inspect_app(model).run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        strip = screen.query_one(CellStrip)
+        assert strip.border_title == STRIP_TITLE
+        assert "starting with the one shown above" in STRIP_TITLE
+        await pilot.press("2")
+        await pilot.pause()
+        grid = screen.query_one(WeightGrid)
+        shown = "1×" if grid.factor == 1 else "½×"
+        other = "½×" if grid.factor == 1 else "1×"
+        assert f"zoom {shown} (z: {other})" in grid.border_subtitle
+        await pilot.press("z")
+        assert f"zoom {other} (z: {shown})" in grid.border_subtitle

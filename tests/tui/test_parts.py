@@ -299,3 +299,38 @@ def test_the_engine_never_imports_the_ui() -> None:
             "bad = [m for m in ('textual', 'textual_plotext', 'plotext') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("width", [60, 76, 116])
+def test_help_lays_keys_out_in_two_columns_with_hanging_indents(width) -> None:
+    from nnfs_tui.screens.help import INDENT, KEY_GAP, key_width, two_columns
+
+    for _, rows in KEYMAP:
+        lines = two_columns(rows, width).plain.splitlines()
+        column = INDENT + key_width([keys for keys, _ in rows], width) + KEY_GAP
+        assert all(len(line) <= width for line in lines)
+        # every line: keys (or blank) left of the column, a gap, the description from it on
+        assert all(line[column - KEY_GAP:column] == " " * KEY_GAP for line in lines
+                   if len(line) > column)
+        assert all(line[column:column + 1] != " " for line in lines if len(line) > column)
+        assert " ".join(w for line in lines for w in line[:column].split()) == " ".join(
+            keys for keys, _ in rows)
+        assert " ".join(w for line in lines for w in line[column:].split()) == " ".join(
+            " ".join(what.split()) for _, what in rows)
+        # each row starts on a line of its own, keys and description side by side
+        for keys, what in rows:
+            assert any(line[:column].split()[:1] == keys.split()[:1]
+                       and line[column:].startswith(what.split()[0]) for line in lines)
+
+
+def test_key_list_of_the_command_line_help_keeps_keys_apart_from_descriptions() -> None:
+    from nnfs_tui.keymap import keymap_text
+
+    lines = keymap_text().splitlines()
+    assert all(len(line) <= 100 for line in lines)
+    for _, rows in KEYMAP:
+        for keys, what in rows:
+            first = what.split()[0]
+            assert any(line.startswith(f"  {keys}  ") and line.split()[-1] != keys
+                       and line[len(keys) + 2:].lstrip().startswith(first)
+                       for line in lines), keys
