@@ -106,7 +106,7 @@ class MLP:
         masks (one (n, units) array of 0/1 per hidden layer) for gradient checks.
         """
         n_layers = self.n_layers
-        x, cols = self._input(x)
+        x, cols = self.prepare_input(x)
         w_first = self.params["W1"] if cols is None else self.params["W1"][cols]
         acts = [x]          # a_0 .. a_{L-1}: inputs of each affine layer (after dropout)
         outs: list[np.ndarray] = [x]  # the same before dropout, for the activation's derivative
@@ -160,8 +160,10 @@ class MLP:
         ordered = {key: grads[key] for key in self.params}
         return loss, accuracy, ordered
 
-    def _input(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The batch as floats, and the indices of the columns kept (None: all of them)."""
+    def prepare_input(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the first layer multiplies: the batch as floats in the network's dtype, and
+        the indices of the columns kept (None: all of them; uint8 pixels keep only the
+        columns the batch inks when they are fewer than ``SPARSE_INPUT_SHARE``)."""
         if x.dtype != np.uint8:
             return x.astype(self.dtype, copy=False), None
         cols = np.flatnonzero(np.bitwise_or.reduce(x, axis=0))  # faster than any() on uint8

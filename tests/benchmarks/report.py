@@ -125,12 +125,12 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
         net = bd["network"]
         other = bd["loss_and_grads_s"] - bd["big_gemms_s"]
         rows += [
-            _row(s, f"{net}: draw batches (gather uint8 rows + scale to float32)", bd["batch_s"],
+            _row(s, f"{net}: draw batches (gather uint8 rows)", bd["batch_s"],
                  "s/epoch"),
             _row(s, f"{net}: loss_and_grads", bd["loss_and_grads_s"], "s/epoch"),
-            _row(s, f"{net}:   of which x@W1 and x.T@delta (timed alone)", bd["big_gemms_s"],
-                 "s/epoch"),
-            _row(s, f"{net}:   of which the rest (small ops, softmax-CE, temporaries)", other,
+            _row(s, f"{net}:   of which x@W1 and x.T@delta over the inked columns (alone)",
+                 bd["big_gemms_s"], "s/epoch"),
+            _row(s, f"{net}:   of which the rest (scaling, small ops, softmax-CE)", other,
                  "s/epoch"),
             _row(s, f"{net}: optimizer.step", bd["optimizer_step_s"], "s/epoch"),
             _row(s, f"{net}: Trainer on top (divergence check, schedule, events, locks)",
