@@ -3,6 +3,9 @@ class probabilities as bars. Keys page through the test set or through the mista
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from rich.color import Color
 from rich.console import RenderableType
@@ -155,26 +158,12 @@ class DigitViewer(LiveView, Widget, can_focus=True):
         return int(mistakes[pos % len(mistakes)])
 
     def action_step(self, direction: int) -> None:
-        if not self.count:
-            return
-        if self._filtered():
-            if not len(self._mistakes):
-                self.app.bell()
-                return
-            self.index = self._next_mistake(self.index, direction)
-        else:
-            self.index = (self.index + direction) % self.count
+        self._go(lambda mistakes: self._next_mistake(self.index, direction),
+                 lambda: (self.index + direction) % self.count)
 
     def action_random(self) -> None:
-        if not self.count:
-            return
-        if self._filtered():
-            if not len(self._mistakes):
-                self.app.bell()
-                return
-            self.index = int(self._rng.choice(self._mistakes))
-        else:
-            self.index = int(self._rng.integers(self.count))
+        self._go(lambda mistakes: self._rng.choice(mistakes),
+                 lambda: self._rng.integers(self.count))
 
     def _filtered(self) -> bool:
         """True when the keys page through the mistakes only (m on, and guesses to judge)."""
@@ -182,22 +171,25 @@ class DigitViewer(LiveView, Widget, can_focus=True):
 
     def action_first(self) -> None:
         """Home: the first test digit, or the first mistake with only mistakes on."""
-        self._jump(0)
+        self._go(lambda mistakes: mistakes[0], lambda: 0)
 
     def action_last(self) -> None:
         """End: the last test digit, or the last mistake with only mistakes on."""
-        self._jump(-1)
+        self._go(lambda mistakes: mistakes[-1], lambda: self.count - 1)
 
-    def _jump(self, end: int) -> None:
+    def _go(self, among_mistakes: Callable[[np.ndarray], Any],
+            anywhere: Callable[[], Any]) -> None:
+        """Show digit ``anywhere()``, or with only mistakes on ``among_mistakes(mistakes)``
+        (a bell when the model makes none)."""
         if not self.count:
             return
         if self._filtered():
             if not len(self._mistakes):
                 self.app.bell()
                 return
-            self.index = int(self._mistakes[end])
+            self.index = int(among_mistakes(self._mistakes))
         else:
-            self.index = end % self.count
+            self.index = int(anywhere())
 
     def action_toggle_mistakes(self) -> None:
         self.only_mistakes = not self.only_mistakes
