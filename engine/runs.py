@@ -116,6 +116,9 @@ class RunInfo:
     """e.g. 784-256-10."""
     problem: str = ""
     """For incomplete runs: what could not be read."""
+    continued_from: int | None = None
+    """The step a run that continued a checkpoint started from (None: it trained from its
+    first step, so a rerun repeats it)."""
     live_changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     """Hyperparameters changed during the run: (step they took effect at, new values); a
     rerun replays them (``Trainer(planned_changes=...)``) to repeat the run exactly."""
@@ -238,6 +241,9 @@ class RunStore:
         info.reason = str(meta.get("reason", ""))
         info.architecture = str(meta.get("architecture", ""))
         info.live_changes = _read_live_changes(meta.get("live_changes"))
+        continued = meta.get("continued_from")
+        step = continued.get("step") if isinstance(continued, dict) else None
+        info.continued_from = step if isinstance(step, int) and step > 0 else None
         info.live_change_epochs = _read_live_change_epochs(meta.get("live_changes"))
         if info.config is None:
             info.status = "incomplete"
@@ -295,6 +301,9 @@ class RunRecorder:
         """Why the run failed, when it did."""
         self.live_changes: list[dict[str, Any]] = []
         """Hyperparameters changed during the run: step, epoch and the new values."""
+        self.continued_from: dict[str, Any] | None = None
+        """Where a run that continued a checkpoint started (epoch, step); None for a run
+        trained from its first step."""
         self.errors: list[str] = []
         """Messages of writes that failed (the run goes on; the UI may show them)."""
         self._write_config(config)
@@ -302,6 +311,11 @@ class RunRecorder:
 
     def attach(self, trainer: Trainer) -> None:
         self.trainer = trainer
+        st = trainer.state
+        if st.step > 0:  # a checkpoint continued: this record starts part-way
+            self.continued_from = {"epoch": st.epoch, "step": st.step,
+                                   "epoch_progress": st.epoch + st.position / max(
+                                       len(trainer.dataset.x_train), 1)}
 
     def __call__(self, event: Event) -> None:
         try:
@@ -374,6 +388,7 @@ class RunRecorder:
             "test_acc": finished.test_acc if finished else last.get("test_acc"),
             "reason": finished.reason if finished else self.reason,
             "live_changes": self.live_changes,
+            "continued_from": self.continued_from,
             "pid": os.getpid(),
         }
         if finished:

@@ -234,6 +234,7 @@ class NNFSApp(App[None]):
         try:
             dataset = self._dataset_for(run.config)
         except (NNFSError, OSError) as exc:  # OSError: a download without network, say
+            self._forget_recording(run)
             self.post_message(msg.RunFailed(run.id, str(exc), "dataset"))
             return
         self.post_message(msg.DatasetLoaded(dataset))
@@ -993,8 +994,9 @@ class NNFSApp(App[None]):
         if not self._current(message):
             return
         self.log_line(f"Run {message.run_id} could not start: {message.error}", "error")
-        if message.field:
+        if message.field in FIELDS:  # and back to it, so typing goes to the field
             self.train_screen.form.show_error(message.field, message.error)
+            self.train_screen.form.control(message.field).focus()
         self.notify(message.error, title="Cannot start", severity="error", timeout=8)
         self.run_state = "failed"
         self._after_run()

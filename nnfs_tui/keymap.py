@@ -103,6 +103,11 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
+def plain(what: str) -> str:
+    """A description without the README's code marks (`lr>=1e-3` reads lr>=1e-3 on screen)."""
+    return what.replace("`", "")
+
+
 def keymap_text(width: int = 100) -> str:
     """The keymap as plain text, for --help: per section, a key column as wide as its
     longest keys, and descriptions wrapped to ``width`` under their own column."""
@@ -112,6 +117,6 @@ def keymap_text(width: int = 100) -> str:
         key_width = max(len(k) for k, _ in keys)
         indent = " " * (2 + key_width + 2)
         for k, what in keys:
-            lines.extend(textwrap.wrap(what, width, initial_indent=f"  {k:<{key_width}}  ",
+            lines.extend(textwrap.wrap(plain(what), width, initial_indent=f"  {k:<{key_width}}  ",
                                        subsequent_indent=indent, break_on_hyphens=False))
     return "\n".join(lines)

@@ -1,6 +1,13 @@
 """Datasets: the IDX reader, the bundled SHA-256-checked MNIST and downloaded Fashion-MNIST."""
 
-from engine.data.datasets import MNIST_DIR, MNIST_SHA256, Dataset, cache_dir, load_dataset
+from engine.data.datasets import (
+    MNIST_DIR,
+    MNIST_SHA256,
+    Dataset,
+    cache_dir,
+    check_dataset_source,
+    load_dataset,
+)
 from engine.data.download import FASHION_MNIST_CLASSES, fetch_fashion_mnist
 from engine.data.idx import read_idx
 
@@ -10,6 +17,7 @@ __all__ = [
     "MNIST_SHA256",
     "Dataset",
     "cache_dir",
+    "check_dataset_source",
     "fetch_fashion_mnist",
     "load_dataset",
     "read_idx",

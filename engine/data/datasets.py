@@ -211,18 +211,8 @@ def load_dataset(
         fixed_class_names = FASHION_MNIST_CLASSES
     else:
         directory = Path(name_or_path).expanduser()
-        if not directory.is_dir():
-            raise DatasetError(
-                name_or_path,
-                f"unknown dataset '{os.fspath(name_or_path)}'; "
-                "expected 'mnist' or a directory holding the four IDX files "
-                "(or 'fashion-mnist', downloaded on first use)",
-            )
+        files = _idx_files(name_or_path)
         name = directory.resolve().name or str(directory)
-        files = {
-            stem: _find_idx(directory, stem)
-            for stem in (_TRAIN_IMAGES, _TRAIN_LABELS, _TEST_IMAGES, _TEST_LABELS)
-        }
         arrays = {stem: read_idx(path) for stem, path in files.items()}
         class_file = directory / _CLASSES_FILE
 
@@ -254,6 +244,30 @@ def load_dataset(
     for part in parts:
         part.setflags(write=False)
     return Dataset(name, *parts, image_shape=image_shape, class_names=class_names)
+
+
+def check_dataset_source(name_or_path: str | os.PathLike[str]) -> None:
+    """Raise the DatasetError ``load_dataset`` would for a name that is no dataset or a
+    directory without the four IDX files, without reading them (a form checks as you type);
+    the named datasets pass (a download can still fail later)."""
+    key = name_or_path.strip().lower() if isinstance(name_or_path, str) else None
+    if key != "mnist" and key not in FASHION_MNIST_ALIASES:
+        _idx_files(name_or_path)
+
+
+def _idx_files(name_or_path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The four IDX files of a dataset directory, by stem; DatasetError when one is missing
+    or the path is no directory."""
+    directory = Path(name_or_path).expanduser()
+    if not directory.is_dir():
+        raise DatasetError(
+            name_or_path,
+            f"unknown dataset '{os.fspath(name_or_path)}'; "
+            "expected 'mnist' or a directory holding the four IDX files "
+            "(or 'fashion-mnist', downloaded on first use)",
+        )
+    return {stem: _find_idx(directory, stem)
+            for stem in (_TRAIN_IMAGES, _TRAIN_LABELS, _TEST_IMAGES, _TEST_LABELS)}
 
 
 def _find_idx(directory: Path, stem: str) -> Path:

@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from engine.cli import FLAG_FIELDS
 from engine.config import FIELDS, PRESET_DOCS
-from nnfs_tui.keymap import KEYMAP
+from nnfs_tui.keymap import KEYMAP, plain
 from nnfs_tui.widgets.form import FORM_ORDER
 
 #: Columns before the key column, and between it and the descriptions.
@@ -95,7 +95,7 @@ def keys_text(width: int = 76) -> Text:
     text = Text()
     for section, keys in KEYMAP:
         text.append(f"{section}\n", style="bold underline")
-        text.append_text(two_columns(keys, width))
+        text.append_text(two_columns([(k, plain(what)) for k, what in keys], width))
         text.append("\n")
     return text
 

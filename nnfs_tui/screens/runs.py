@@ -362,6 +362,8 @@ class RunsScreen(Screen[RunsResult | None]):
             text.append(f" · {run.reason}", style="red")
         if run.problem:
             text.append(f" · {run.problem}", style="red")
+        if run.continued_from is not None:
+            text.append(f" · continued a checkpoint from step {run.continued_from}")
         hidden = self.table.hidden  # columns the width left out: their values here
         if hidden:
             shown = cells(run, timing=self.timing)
@@ -532,6 +534,13 @@ class RunsScreen(Screen[RunsResult | None]):
         if run.config is None:
             self.notify(f"{run.name} has no readable config ({run.problem or 'missing'}).",
                         title="Runs", severity="error")
+            return
+        if action == "rerun" and run.continued_from is not None:
+            self.notify(f"{run.name} continued a checkpoint from step {run.continued_from}: "
+                        "a rerun from the first step would not repeat it. Open the checkpoint "
+                        "it continued (Ctrl+O) and continue that instead.",
+                        title="Rerun", severity="warning", timeout=8)
+            self.app.bell()
             return
         checkpoint = None
         if action == "open_checkpoint":

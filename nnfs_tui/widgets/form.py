@@ -30,7 +30,8 @@ from engine.config import (
     parameter_count,
     parse_field,
 )
-from engine.errors import ConfigError
+from engine.data import check_dataset_source
+from engine.errors import ConfigError, DatasetError
 
 #: The order of the form: network, optimisation, schedule, data. Every field of FIELDS.
 FORM_ORDER: tuple[str, ...] = (
@@ -274,6 +275,8 @@ class HyperparameterForm(Vertical):
             value = parse_field(name, text)
             if name == "hidden_sizes":
                 TrainConfig(hidden_sizes=value)  # the engine's limit on the parameter count
+            if name == "dataset":
+                _check_dataset(value)
         except ConfigError as exc:
             self.errors[name] = exc
             row.show_error(str(exc))
@@ -336,3 +339,13 @@ def _matching_preset(values: dict[str, Any]) -> str | None:
         return None
     return next((name for name, preset in PRESETS.items()
                  if preset.replace(dataset=config.dataset) == config), None)
+
+
+def _check_dataset(value: str) -> None:
+    """ConfigError unless ``value`` names a dataset or a directory of the four IDX files
+    (checked as typed, without reading them)."""
+    try:
+        check_dataset_source(value)
+    except DatasetError as exc:
+        known = "" if exc.problem.startswith("unknown dataset") else f" ({exc.problem})"
+        raise ConfigError("dataset", value, FIELDS["dataset"].allowed + known) from None

@@ -189,8 +189,8 @@ class ProgressLine(LiveView, Widget):
             times, speed = f"{NO_TIME}<{NO_TIME}", "- samples/s"
         state = {
             "idle": ("ready: F5 starts a run", "dim"),
-            "loaded": ("checkpoint loaded: F5 continues it" if self.epoch_done < self.epochs
-                       else "checkpoint loaded: raise epochs, then F5 continues it", "cyan"),
+            "loaded": ("loaded: F5 continues it" if self.epoch_done < self.epochs
+                       else "loaded: raise epochs for F5", "cyan"),
             "loading": ("loading data…", "yellow"),
             "paused": ("PAUSED (F6 resumes)", "bold yellow"),
             "stopping": ("stopping…", "yellow"),

@@ -218,9 +218,79 @@ async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
         shown = str(progress.render())
         assert "Epoch 2/2" in shown and "loss -" in shown and "lr -" in shown
         assert f"best val {100 * best_val:.1f}%" in shown
-        assert "checkpoint loaded: raise epochs, then F5 continues it" in shown
+        assert "loaded: raise epochs for F5" in shown
         await set_input(pilot, "epochs", "4")
         shown = str(progress.render())
-        assert "Epoch 2/4" in shown and "checkpoint loaded: F5 continues it" in shown
+        assert "Epoch 2/4" in shown and "loaded: F5 continues it" in shown
         await set_input(pilot, "hidden_sizes", "8")  # not the checkpoint's network any more
         assert app.run_state == "idle" and "ready: F5 starts a run" in str(progress.render())
+
+
+async def test_a_dataset_the_form_cannot_use_is_refused_as_typed(small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path)
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "train-images-idx3-ubyte").write_bytes(b"")
+    async with app.run_test(size=(120, 40)) as pilot:
+        row = app.train_screen.form.row("dataset")
+        for text, expected in (
+                ("foo", "dataset: foo is not valid; expected 'mnist', 'fashion-mnist' or a "
+                        "directory of IDX files"),
+                (str(half), "file not found (looked for train-labels-idx1-ubyte")):
+            await set_input(pilot, "dataset", text)
+            assert row.has_class("-invalid") and expected in str(row.query_one(".error").render())
+            await pilot.press("f5")
+            await pilot.pause()
+            assert app.runs_started == 0
+        await set_input(pilot, "dataset", "mnist")
+        assert not row.has_class("-invalid")
+
+
+async def test_a_run_whose_data_cannot_load_leaves_no_record_and_keeps_the_keys_in_the_form(
+        small_dataset, tmp_path) -> None:
+    """Four files with the right names but no IDX inside: the run fails to start, its record
+    is removed (not left "running" for ever), and focus goes back to the dataset field."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (broken / stem).write_bytes(b"not an IDX file")
+    # no dataset handed in: the app loads what the form names, as it does for people
+    app = create_app(SMALL, timing=False, runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await set_input(pilot, "dataset", str(broken))
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "failed", "the refusal")
+        assert RunStore(tmp_path / "runs").list() == []
+        assert app.focused is app.train_screen.form.control("dataset")
+
+
+async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_scratch(
+        small_dataset, tmp_path) -> None:
+    """Continued from a checkpoint, a run holds only its own epochs: its record says where
+    it started, and `r` says why it cannot repeat it instead of training something else."""
+    app = app_with_store(small_dataset, tmp_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
+        first = RunStore(tmp_path / "runs").list()[0]
+        app.open_checkpoint(first.path / "final.npz")
+        await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
+        await set_input(pilot, "epochs", "3")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed" and app.trainer.state.epoch
+                       == 3, "the continued run")
+        runs = RunStore(tmp_path / "runs").list()
+        continued = next(r for r in runs if r.name != first.name)
+        assert first.continued_from is None
+        steps_per_epoch = -(-SMALL.subset // SMALL.batch_size)
+        assert continued.continued_from == 2 * steps_per_epoch == 32
+        started = app.runs_started
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        screen = app.screen
+        screen.table.move_cursor(row=[r.name for r in screen.shown_runs].index(continued.name))
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert app.screen is screen and app.runs_started == started
+        assert any("continued a checkpoint from step 32" in t for t in toasts(app))

@@ -334,3 +334,11 @@ def test_key_list_of_the_command_line_help_keeps_keys_apart_from_descriptions() 
             assert any(line.startswith(f"  {keys}  ") and line.split()[-1] != keys
                        and line[len(keys) + 2:].lstrip().startswith(first)
                        for line in lines), keys
+
+
+def test_key_lists_on_screen_drop_the_readmes_code_marks() -> None:
+    from nnfs_tui.keymap import keymap_text
+    from nnfs_tui.screens.help import keys_text
+
+    assert "`" not in keys_text(100).plain and "`" not in keymap_text()
+    assert "lr>=1e-3" in keys_text(100).plain and "lr>=1e-3" in keymap_text()
