@@ -51,7 +51,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("Runs (F2)", (
         ("↑, ↓, PageUp, PageDown, Home, End", "move through the runs"),
-        ("←, →", "scroll the columns (the name stays)"),
+        ("←, →", "scroll the columns when they are wider than the screen (a narrow one leaves "
+                 "out the least used columns and shows their values on the line below)"),
         ("Space, Enter", "select / unselect a run: its curves join the plots (up to 8)"),
         ("c", "unselect all"),
         ("/", "filter: every word must match a column as shown (not the time stamp in the name); "

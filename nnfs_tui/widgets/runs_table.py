@@ -61,7 +61,7 @@ _SHORT = ("name", "arch", "act", "opt", "lr", "batch", "epochs", "val", "test", 
 PERCENT = frozenset({"best_val_acc", "test_acc"})
 #: A generated run name's time stamp, left out of what plain words match.
 STAMP = re.compile(r"(?<![0-9])[0-9]{8}-[0-9]{6}(?![0-9])")
-_TERM = re.compile(r"^([a-z_]+)(<=|>=|!=|=|<|>)(.*)$")
+_TERM = re.compile(r"^([a-z_]+)(<=|>=|!=|==|=|<|>)(.*)$")
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
     ">": operator.gt, ">=": operator.ge}
@@ -148,9 +148,13 @@ def parse_filter(query: str) -> RunFilter:
     for token in query.lower().split():
         found = _TERM.match(token)
         if not found:
-            words.append(token)
+            if token[0] in "<>=!":
+                problems.append(f"{token}: name a column first (e.g. lr{token})")
+            else:
+                words.append(token)
             continue
         name, op, text = found.groups()
+        op = "=" if op == "==" else op
         column = FILTER_NAMES.get(name)
         if column is None:
             problems.append(f"{name}: not a column (try {', '.join(sorted(_SHORT))})")
@@ -159,8 +163,10 @@ def parse_filter(query: str) -> RunFilter:
             try:
                 value = (_seconds(text) if column == "seconds"
                          else float(text.removesuffix("%")))
+                if not math.isfinite(value):
+                    raise ValueError(text)
             except ValueError:
-                problems.append(f"{name}{op}{text}: expected a number")
+                problems.append(f"{name}{op}{text}: expected a finite number")
                 continue
         elif op in ("=", "!="):
             value = text

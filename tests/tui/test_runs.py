@@ -695,3 +695,14 @@ async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy
         assert f"val {100 * best['val_acc']:.2f}%" in text
         assert f"test {100 * best['test_acc']:.2f}%" in text
         assert entries[str(manual)].startswith("b-sgd-16/manual-20261128-131502.npz")
+
+
+def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
+    from nnfs_tui.widgets.runs_table import parse_filter
+
+    assert parse_filter(">=1").problems == (">=1: name a column first (e.g. lr>=1)",)
+    assert parse_filter("lr>nan").problems == ("lr>nan: expected a finite number",)
+    assert parse_filter("lr>abc").problems == ("lr>abc: expected a finite number",)
+    same = parse_filter("lr==0.01")
+    assert not same.problems and same.terms == parse_filter("lr=0.01").terms
+    assert parse_filter("relu lr>=1e-3").words == ("relu",)
