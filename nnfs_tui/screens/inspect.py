@@ -182,6 +182,7 @@ class InspectScreen(Screen[None]):
             matrix = self.query_one(ConfusionMatrix)
             matrix.focus()
             self.watch(matrix, "cursor", self._update_info, init=False)
+            self.watch(matrix, "cursor", self._follow_cursor, init=False)
             self._predict(self.network)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -234,6 +235,14 @@ class InspectScreen(Screen[None]):
         if self.compact or len(viewer.indices):
             # the images take the arrows, Home and End; Esc or Tab hands them back
             viewer.focus()
+
+    def _follow_cursor(self, cursor: tuple[int, int]) -> None:
+        """Side by side, the images follow the matrix cursor (Enter then hands them the
+        keys); on a narrow screen they show only after Enter."""
+        if self.compact or self.predicted is None or self.probabilities is None:
+            return
+        self.query_one(MistakeViewer).show_cell(*cursor, self.predicted, self.probabilities)
+        self.query_one(CellStrip).refresh()
 
     @on(MistakeViewer.Back)
     def _back_to_matrix(self) -> None:

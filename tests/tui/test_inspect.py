@@ -320,3 +320,27 @@ async def test_titles_say_what_the_strip_and_the_zoom_show(model) -> None:
         assert f"zoom {shown} (z: {other})" in grid.border_subtitle
         await pilot.press("z")
         assert f"zoom {other} (z: {shown})" in grid.border_subtitle
+
+
+async def test_side_by_side_the_images_follow_the_matrix_cursor(model, guesses) -> None:
+    """Back on the matrix after paging a cell (Esc), moving the cursor shows the new cell's
+    images at once; they never keep showing a cell the cursor has left."""
+    predicted, _ = guesses
+    y = model.dataset.y_test
+    async with inspect_app(model).run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        matrix = screen.query_one(ConfusionMatrix)
+        viewer = screen.query_one(MistakeViewer)
+        await pilot.press("w")  # the worst cell: its images take the keys
+        await pilot.pause()
+        assert screen.app.focused is viewer
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.app.focused is matrix
+        true_class, guessed = matrix.cursor
+        step = -1 if true_class == 9 else 1
+        target = (true_class + step, guessed)
+        await pilot.press("up" if step < 0 else "down")
+        await pilot.pause()
+        assert matrix.cursor == target and viewer.cell == target
+        assert len(viewer.indices) == int(np.sum((y == target[0]) & (predicted == target[1])))
