@@ -225,7 +225,7 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         epochs = sorted({t.config.epochs for t in trials})
         total = sum(t.config.epochs for t in trials)
         each = (f"{epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1
-                else f"{epochs[0]} to {epochs[-1]} epochs ({total} in all)")
+                else f"{epochs[0]} to {epochs[-1]} epochs ({total} epochs in all)")
         shown = " ".join(f"[{describe(t)}]" for t in trials[:2]) + (" ..." if n > 2 else "")
         return (f"{n} trial{'s' * (n != 1)} of {each}, one after another: {shown}; other "
                 "fields as in the form. Each trial is a recorded run (F2 ranks them).")

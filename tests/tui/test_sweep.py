@@ -215,7 +215,7 @@ async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
                                                           "vary-3"]
         assert app.focused is dialog.query_one("#vary-3", Input)
         await type_into(pilot, dialog, "vary-3", "epochs: 1 3")
-        assert dialog.summary.startswith("4 trials of 1 to 3 epochs (8 in all)")
+        assert dialog.summary.startswith("4 trials of 1 to 3 epochs (8 epochs in all)")
         assert len(dialog.trials) == 4
         assert {(t.config.batch_size, t.config.epochs) for t in dialog.trials} == {
             (64, 1), (64, 3), (128, 1), (128, 3)}
