@@ -230,17 +230,20 @@ class CurvePlot(LiveView, PlotextPlot):
         return low - pad, high + pad
 
 
+#: The per-epoch series both plots draw: label, colour and marker.
+EPOCH_STYLES: dict[str, tuple[str, str, str]] = {
+    "train": ("train", "blue", "•"),
+    "val": ("val", "orange", "x"),
+    "test": ("test", "green", "+"),
+}
+
+
 class LossPlot(CurvePlot):
     """Smoothed training loss per batch, and train / validation / test loss per epoch."""
 
     TITLE = "loss"
     Y_LABEL = "cross-entropy"
-    STYLES = {
-        "batch": ("smoothed", "cyan", "braille"),
-        "train": ("train", "blue", "•"),
-        "val": ("val", "orange", "x"),
-        "test": ("test", "green", "+"),
-    }
+    STYLES = {"batch": ("smoothed", "cyan", "braille"), **EPOCH_STYLES}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -293,11 +296,7 @@ class AccuracyPlot(CurvePlot):
 
     TITLE = "accuracy %"
     Y_LABEL = "%"
-    STYLES = {
-        "train": ("train", "blue", "•"),
-        "val": ("val", "orange", "x"),
-        "test": ("test", "green", "+"),
-    }
+    STYLES = EPOCH_STYLES
 
     def add_epochs(self, events: Iterable[ev.EpochEnded]) -> None:
         """Ended epochs, in order."""

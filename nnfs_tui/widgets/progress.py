@@ -77,15 +77,8 @@ class ProgressLine(LiveView, Widget):
 
     # -- updates from the app ----------------------------------------------------------------
     def start(self, event: ev.RunStarted) -> None:
-        self.epochs = event.config.epochs
-        self.last_batch = None
-        self.epoch_done = event.start_epoch
-        self.best_val = None
-        self.best_epoch = 0
+        self.reset(event.config.epochs, epoch_done=event.start_epoch, elapsed=0.0)
         self.has_val = event.n_val > 0
-        self.elapsed = 0.0
-        self.learning_rate = None
-        self.refresh(layout=True)
 
     def update_batch(self, event: ev.BatchEnded) -> None:
         self.last_batch = event
