@@ -332,4 +332,6 @@ class PlotPanel(Vertical):
         yield self.plot
 
     def update_legend(self, entries: list[Text]) -> None:
-        self.query_one(".legend", Flow).set_entries(entries)
+        # none while the app takes the panel down (a late redraw must not raise then)
+        for legend in self.query(".legend").results(Flow):
+            legend.set_entries(entries)
