@@ -23,16 +23,13 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from engine.config import TrainConfig
+from engine.config import TrainConfig, architecture
 from engine.errors import CheckpointError, NNFSError
 from engine.fileio import atomic_write, remove_stale_temps
-
-if TYPE_CHECKING:
-    from engine.training import Trainer
 
 FORMAT = "nnfs-tui-checkpoint"
 VERSION = 1
@@ -42,7 +39,9 @@ _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 @dataclass
 class Checkpoint:
-    """What a checkpoint file holds, checked and ready to restore."""
+    """A run's whole training state as a plain value: what a checkpoint file holds, and what
+    :meth:`engine.training.Trainer.training_state` gives and :meth:`~engine.training.Trainer.
+    restore` takes. Arrays are the value's own (never a live model's)."""
 
     config: TrainConfig
     """The run's config (with any live changes made before the save)."""
@@ -61,34 +60,61 @@ class Checkpoint:
     perm: np.ndarray | None
     """Sample order of an interrupted epoch."""
     saved_at: str = ""
+    """ISO time of the save ("" for a state not read from a file)."""
+
+    def summary(self, path: str | Path = "") -> CheckpointSummary:
+        """What the Ctrl+O list and the app's log say about this state."""
+        return CheckpointSummary(path=Path(path), config=self.config, sizes=self.sizes,
+                                 epoch=int(self.loop["epoch"]), step=int(self.loop["step"]),
+                                 mid_epoch=bool(self.loop.get("position")),
+                                 elapsed=float(self.loop.get("elapsed", 0.0)),
+                                 history=tuple(dict(h) for h in self.history),
+                                 saved_at=self.saved_at)
+
+
+@dataclass(frozen=True)
+class CheckpointSummary:
+    """A checkpoint described in plain data: no arrays, nothing to parse in the UI."""
+
+    path: Path
+    """The file."""
+    config: TrainConfig
+    """The run's config as saved."""
+    sizes: tuple[int, ...]
+    """Layer sizes, inputs to classes."""
+    epoch: int
+    """Whole epochs trained."""
+    step: int
+    """Updates applied."""
+    mid_epoch: bool
+    """Saved part-way through the next epoch."""
+    elapsed: float
+    """Training seconds so far."""
+    history: tuple[dict[str, Any], ...]
+    """Per-epoch metrics (EpochEnded.to_dict() each)."""
+    saved_at: str = ""
     """ISO time of the save."""
 
-    def restore_into(self, trainer: Trainer) -> None:
-        """Put weights, optimizer state, loop position, history and RNG into a trainer whose
-        network has the same sizes; raises CheckpointError (changing nothing) otherwise."""
-        net = trainer.network
-        if tuple(net.sizes) != self.sizes:
-            raise CheckpointError("checkpoint", f"network sizes {list(self.sizes)} do not match "
-                                  f"the model's {list(net.sizes)}")
-        n_train = len(trainer.dataset.x_train)
-        if self.perm is not None and len(self.perm) != n_train:
-            raise CheckpointError("checkpoint", f"saved mid-epoch over {len(self.perm)} samples "
-                                  f"but this training set has {n_train}")
-        opt = trainer.optimizer
-        try:
-            opt.load_state_dict(self.optimizer_state, self.params)
-        except ValueError as exc:
-            raise CheckpointError("checkpoint", str(exc)) from None
-        for key, value in self.params.items():
-            net.params[key][...] = value
-        st = trainer.state
-        for name in ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds",
-                     "elapsed"):
-            setattr(st, name, type(getattr(st, name))(self.loop[name]))
-        st.perm = None if self.perm is None else self.perm.astype(np.intp)
-        st.history = [dict(h) for h in self.history]
-        if self.rng_state is not None:
-            trainer.rng.bit_generator.state = self.rng_state
+    @property
+    def architecture(self) -> str:
+        """``784-256-10``."""
+        return architecture(self.config, self.sizes[0], self.sizes[-1])
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The last epoch's metrics ({} before the first epoch ended)."""
+        return self.history[-1] if self.history else {}
+
+    def describe(self) -> str:
+        """``epoch 23 · val 97.80% · test 97.65%``: how far it trained and its accuracies
+        then (the last row of its history)."""
+        parts = [f"epoch {self.epoch}" + (" + part of the next" if self.mid_epoch else "")
+                 if self.epoch else "before the first epoch ended"]
+        for split in ("val", "test"):
+            value = self.last.get(f"{split}_acc")
+            if isinstance(value, int | float) and math.isfinite(value):
+                parts.append(f"{split} {100 * value:.2f}%")
+        return " · ".join(parts)
 
 
 def _clean(value: Any) -> Any:
@@ -104,33 +130,32 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(path: str | Path, trainer: Trainer) -> Path:
-    """Write the trainer's model, optimizer, config, history and RNG state to ``path``."""
+def save_checkpoint(path: str | Path, state: Checkpoint) -> Path:
+    """Write a training state (model, optimizer, config, history, RNG) to ``path``."""
     path = Path(path)
-    st = trainer.state
-    mid_epoch = st.perm is not None  # the order of an epoch that has begun
+    mid_epoch = state.perm is not None  # the order of an epoch that has begun
+    loop = dict(state.loop)
+    if not mid_epoch:
+        loop["position"] = 0
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": trainer.config.to_dict(),
-        "sizes": list(trainer.network.sizes),
-        "optimizer": trainer.optimizer.name,
-        "loop": {"epoch": st.epoch, "position": st.position if mid_epoch else 0,
-                 "step": st.step, "loss_sum": st.loss_sum, "correct": st.correct,
-                 "epoch_seconds": st.epoch_seconds, "elapsed": st.elapsed,
-                 "status": st.status},
-        "history": st.history,
-        "rng": trainer.rng.bit_generator.state,
+        "config": state.config.to_dict(),
+        "sizes": list(state.sizes),
+        "optimizer": state.config.optimizer,
+        "loop": loop,
+        "history": state.history,
+        "rng": state.rng_state,
     }
     arrays: dict[str, np.ndarray] = {
         "meta": np.frombuffer(json.dumps(_clean(meta), allow_nan=False).encode(), np.uint8)}
-    for key, value in trainer.network.params.items():
+    for key, value in state.params.items():
         arrays[f"params/{key}"] = value
-    for key, value in trainer.optimizer.state_dict().items():
+    for key, value in state.optimizer_state.items():
         arrays[f"optimizer/{key}"] = np.asarray(value)
     if mid_epoch:
-        arrays["loop/perm"] = st.perm.astype(np.int64)
+        arrays["loop/perm"] = state.perm.astype(np.int64)
     return write_npz_atomic(path, arrays)
 
 
@@ -167,6 +192,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(path, str(exc)) from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.LargeZipFile) as exc:
         raise CheckpointError(path, f"unreadable checkpoint ({exc})") from None
+
+
+def read_summary(path: str | Path) -> CheckpointSummary:
+    """Read and check a checkpoint and describe it (the Ctrl+O list, the app's log).
+    Any problem raises CheckpointError naming the file, as :func:`load_checkpoint` does."""
+    return load_checkpoint(path).summary(path)
 
 
 def _read_member(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: str,

@@ -204,6 +204,8 @@ class Reporter:
         self._bar_shown = False
         self.n_train = 0
         self.epochs = 0
+        self.note = ""
+        """A line for stderr once the run has started."""
 
     def silence(self) -> None:
         """Stop writing (the terminal is gone); --json output to a file or pipe goes on."""
@@ -220,6 +222,8 @@ class Reporter:
     def _report(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.n_train, self.epochs = event.n_train, event.config.epochs
+            if self.note:
+                print(self.note, file=self.err, flush=True)
         elif isinstance(event, BatchEnded) and self.progress:
             self._bar(event)
         elif isinstance(event, EpochEnded):
@@ -231,7 +235,7 @@ class Reporter:
                 print(epoch_line(event), file=self.out, flush=True)
         elif isinstance(event, HyperparametersChanged) and not self.quiet:
             self._clear_bar()
-            changed = ", ".join(f"{k}={v}" for k, v in event.changes.items())
+            changed = ", ".join(f"{c.field}={c.value}" for c in event.changes)
             print(f"  changed at step {event.step}: {changed}", file=self.err, flush=True)
 
     def _bar(self, e: BatchEnded) -> None:
@@ -298,39 +302,35 @@ def _main(argv: list[str] | None) -> int:
         return runs_main(argv[1:])
     if argv[:1] == ["sweep"]:
         return sweep_main(argv[1:])
-    from engine.training import Trainer
+    from engine.checkpoint import load_checkpoint
+    from engine.session import RunSession
 
     args = build_parser().parse_args(argv)
     resolve_threads(args.threads)
     reporter = Reporter(as_json=args.json, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
     interval = 0.1 if reporter.progress else 1.0
+    checkpoint = None
     if args.resume:
         config_changes = flag_changes(args)
-        epochs = config_changes.pop("epochs", None)
-        fixed = sorted(k for k in config_changes if not FIELDS[k].live)
+        fixed = sorted(k for k in config_changes if not FIELDS[k].live and k != "epochs")
         if fixed:
             raise UsageError(f"--resume continues a saved run; {', '.join(fixed)} cannot "
                              "change (only epochs and live hyperparameters can)")
-        trainer = Trainer.from_checkpoint(args.resume, epochs=epochs, on_event=reporter,
-                                          batch_event_interval=interval, threads=args.threads)
-        if config_changes:
-            trainer.set_hyperparameters(**config_changes)
+        checkpoint = load_checkpoint(args.resume)
+        config = checkpoint.config.replace(**config_changes)
     else:
         config, given = config_from_args(args)
         warn_unused(given, config)
-        trainer = Trainer(config, on_event=reporter, batch_event_interval=interval,
-                          threads=args.threads)
         if args.preset is None and not args.json and not args.quiet and any(
                 getattr(args, f) is not None for f in TUTORIAL_FLAGS):
-            print("(tutorial flags given: starting from the 'seed' preset, 784-64-10)",
-                  file=sys.stderr)
+            # said once the run has started: a config the data refuses is one line alone
+            reporter.note = "(tutorial flags given: starting from the 'seed' preset, 784-64-10)"
     if args.save:
         check_save_path(args.save)
-    recorder = None
-    if not args.no_record:
-        recorder = RunStore(args.runs_dir).create(trainer.config, args.name)
-        recorder.attach(trainer)
-        trainer.on_event = _fan_out(reporter, recorder)
+    session = RunSession(config, checkpoint=checkpoint, on_event=reporter,
+                         batch_event_interval=interval, threads=args.threads,
+                         store=None if args.no_record else RunStore(args.runs_dir),
+                         name=args.name)
 
     caught: list[int] = []
 
@@ -343,7 +343,7 @@ def _main(argv: list[str] | None) -> int:
         else:
             _say(f"\nnnfs-train: {signal.Signals(signum).name} received, stopping at the "
                  "next batch" + (" (Ctrl-C again to abort)" if signum == signal.SIGINT else ""))
-        trainer.stop()
+        session.stop()
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -352,13 +352,13 @@ def _main(argv: list[str] | None) -> int:
             previous[sig] = signal.signal(sig, on_signal)
     started = time.perf_counter()
     try:
-        finished: RunFinished = trainer.run()
+        finished: RunFinished = session.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     wall = time.perf_counter() - started
     if args.save:
-        saved = trainer.save(args.save)
+        saved = session.save(args.save)
         if not args.json:
             _say(f"saved checkpoint to {saved}")
     summary = (f"{finished.status}: {plural(finished.epochs_completed, 'epoch')}, "
@@ -368,9 +368,9 @@ def _main(argv: list[str] | None) -> int:
     if finished.reason:
         summary += f" ({finished.reason})"
     _say(summary, sys.stderr if args.json else sys.stdout)
-    if recorder is not None and not args.quiet:
-        _say(f"recorded as run {recorder.name} in {recorder.path.parent}")
-    for problem in recorder.errors if recorder is not None else []:
+    if session.path is not None and not args.quiet:
+        _say(f"recorded as run {session.name} in {session.path.parent}")
+    for problem in session.errors:
         _say(f"nnfs-train: warning: {problem}")
     if finished.status == "diverged":
         return EXIT_DIVERGED
@@ -415,13 +415,6 @@ def _say(text: str, stream: TextIO | None = None) -> None:
         print(text, file=stream or sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
-
-
-def _fan_out(*handlers: Any) -> Any:
-    def handle(event: Event) -> None:
-        for handler in handlers:
-            handler(event)
-    return handle
 
 
 def _fmt(value: Any) -> str:

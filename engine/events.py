@@ -7,8 +7,10 @@ pass them across threads as they are.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+from engine.config import format_field
 
 Status = Literal["completed", "stopped", "diverged"]
 
@@ -31,6 +33,16 @@ class RunStarted:
     """Weights plus biases of the network."""
     start_epoch: int
     """0 for a new run; the epochs already done when resuming."""
+    start_step: int = 0
+    """0 for a new run; the updates already applied when resuming."""
+    start_epoch_progress: float = 0.0
+    """Where a resumed run starts on the epoch axis (0.0 for a new run)."""
+    n_features: int = 784
+    """Inputs per sample."""
+    n_classes: int = 10
+    """Classes the network tells apart."""
+    history: tuple[dict[str, Any], ...] = ()
+    """A resumed run's epochs so far (EpochEnded.to_dict() each); empty for a new run."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,8 @@ class BatchEnded:
     """Cross-entropy of this batch (before the update)."""
     accuracy: float
     """Share of this batch classified correctly (before the update)."""
-    learning_rate: float
-    """Learning rate the update used, after the schedule."""
+    lr: float
+    """Learning rate the update used, after the schedule (``learning_rate`` × its factor)."""
     samples_per_second: float
     """Training throughput over the epoch so far."""
     elapsed: float
@@ -111,6 +123,46 @@ class LayerStats:
 
 
 @dataclass(frozen=True)
+class LiveChange:
+    """One hyperparameter changed while a run trains: from the form (or the CLI, or a rerun)
+    to the trainer, into the run record, and back into a rerun, always this one value.
+
+    ``step`` and ``epoch`` are None until the change is applied (or, in a rerun's plan,
+    ``step`` says before which update to apply it). Values are checked by the trainer
+    (:meth:`engine.training.Trainer.change`), nowhere else.
+    """
+
+    field: str
+    """A field of ``engine.config.LIVE_FIELDS``."""
+    value: Any
+    """The new value."""
+    step: int | None = None
+    """The first update that used the new value."""
+    epoch: float | None = None
+    """Where that was on the epoch axis (1.5 = halfway through the second epoch)."""
+
+    def describe(self) -> str:
+        """e.g. ``learning_rate → 0.5 at step 301 (epoch 1.6)``."""
+        try:
+            value = format_field(self.field, self.value) or str(self.value)
+        except (TypeError, ValueError):
+            value = str(self.value)
+        where = "" if self.step is None else f" at step {self.step}" + (
+            "" if self.epoch is None else f" (epoch {self.epoch:.1f})")
+        return f"{self.field} → {value}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"field", "value", "step", "epoch"}`` as run.json records it."""
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"field": self.field, "value": value, "step": self.step, "epoch": self.epoch}
+
+
+def change_values(changes: tuple[LiveChange, ...] | list[LiveChange]) -> dict[str, Any]:
+    """Field name to new value (the last one wins when a field appears twice)."""
+    return {c.field: c.value for c in changes}
+
+
+@dataclass(frozen=True)
 class HyperparametersChanged:
     """Live changes took effect before the update ``step``."""
 
@@ -118,8 +170,13 @@ class HyperparametersChanged:
     """The first update that uses the new values."""
     epoch_progress: float
     """Where on the epoch axis the change happened."""
-    changes: dict[str, Any] = field(default_factory=dict)
-    """Field name to new value."""
+    changes: tuple[LiveChange, ...] = ()
+    """The changes applied, each with this step and epoch."""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Field name to new value."""
+        return change_values(self.changes)
 
 
 @dataclass(frozen=True)

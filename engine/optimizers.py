@@ -26,12 +26,11 @@ class Optimizer:
     hyper_names: tuple[str, ...] = ("weight_decay",)
     defaults: dict[str, float] = {}
 
-    def __init__(self, learning_rate: float, **hyper: float) -> None:
+    def __init__(self, **hyper: float) -> None:
         unknown = set(hyper) - set(self.hyper_names)
         if unknown:
             raise ValueError(f"{self.name}: unknown hyperparameters {sorted(unknown)}; "
                              f"expected {', '.join(self.hyper_names)}")
-        self.learning_rate = float(learning_rate)
         self.hyper: dict[str, float] = {**self.defaults, **{k: float(v) for k, v in
                                                             hyper.items()}}
         self.hyper.setdefault("weight_decay", 0.0)
@@ -40,16 +39,16 @@ class Optimizer:
         self._scratch: dict[str, np.ndarray] = {}
 
     def set_hyperparameters(self, **hyper: float) -> None:
-        """Change hyperparameters (e.g. live from another thread, between steps)."""
+        """Change hyperparameters between steps; names this rule does not use are ignored.
+        The learning rate is not one of them: the loop passes it to every :meth:`step`."""
         for key, value in hyper.items():
-            if key == "learning_rate":
-                self.learning_rate = float(value)
-            elif key in self.hyper_names:
+            if key in self.hyper_names:
                 self.hyper[key] = float(value)
 
-    def step(self, params: Params, grads: Params, learning_rate: float | None = None) -> None:
-        """Update every parameter in place from its gradient; ``grads`` may be overwritten."""
-        lr = self.learning_rate if learning_rate is None else float(learning_rate)
+    def step(self, params: Params, grads: Params, lr: float) -> None:
+        """Update every parameter in place from its gradient with the rate ``lr`` (the
+        schedule's rate for this step); ``grads`` may be overwritten."""
+        lr = float(lr)
         self.step_count += 1
         wd = self.hyper["weight_decay"]
         coupled = wd and self.name != "adamw"
@@ -222,9 +221,10 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
-def make_optimizer(name: str, learning_rate: float, **hyper: Any) -> Optimizer:
+def make_optimizer(name: str, **hyper: Any) -> Optimizer:
     """Build an optimizer by name. Hyperparameters it does not use are ignored, so a whole
-    config's worth (momentum, beta1, ...) can be passed to any of them."""
+    config's worth (momentum, beta1, ...) can be passed to any of them. It keeps no learning
+    rate: each :meth:`Optimizer.step` is given the rate to apply."""
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
@@ -232,4 +232,4 @@ def make_optimizer(name: str, learning_rate: float, **hyper: Any) -> Optimizer:
             f"optimizer: {name} is not valid; expected one of {', '.join(OPTIMIZERS)}"
         ) from None
     used = {k: v for k, v in hyper.items() if k in cls.hyper_names}
-    return cls(learning_rate, **used)
+    return cls(**used)

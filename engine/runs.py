@@ -27,18 +27,24 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.config import LIVE_FIELDS, TrainConfig, check_field, format_field
+from engine.config import LIVE_FIELDS, TrainConfig, architecture, check_field, format_field
 from engine.errors import ConfigError, NNFSError
-from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
+from engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    HyperparametersChanged,
+    LiveChange,
+    RunFinished,
+    RunStarted,
+)
 from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
-
-if TYPE_CHECKING:
-    from engine.training import Trainer
 
 METRIC_COLUMNS = ("epoch", "epoch_seconds", "train_loss", "train_acc", "val_loss", "val_acc",
                   "test_loss", "test_acc", "lr", "step")
@@ -65,11 +71,6 @@ def check_run_name(name: str) -> str:
         raise ConfigError("run name", name, "1-80 letters, digits, '.', '_' or '-', starting "
                           "with a letter or digit (no '/' or '..')")
     return name
-
-
-def architecture(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) -> str:
-    """'784-256-10' style description of the network."""
-    return "-".join(str(s) for s in (n_inputs, *config.hidden_sizes, n_classes))
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -119,11 +120,9 @@ class RunInfo:
     continued_from: int | None = None
     """The step a run that continued a checkpoint started from (None: it trained from its
     first step, so a rerun repeats it)."""
-    live_changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    """Hyperparameters changed during the run: (step they took effect at, new values); a
-    rerun replays them (``Trainer(planned_changes=...)``) to repeat the run exactly."""
-    live_change_epochs: dict[int, float] = field(default_factory=dict)
-    """Where on the epoch axis each live change took effect: step -> epoch (e.g. 1.6)."""
+    live_changes: tuple[LiveChange, ...] = ()
+    """Hyperparameters changed during the run, each with the step and epoch it took effect
+    at; a rerun replays them (``RunSession(planned_changes=...)``) to repeat the run."""
 
     def row(self) -> dict[str, Any]:
         """One row of the Runs table / CSV export, keyed by TABLE_COLUMNS."""
@@ -184,8 +183,10 @@ class RunStore:
             name = f"{base}-{n}"
         return check_run_name(name)
 
-    def create(self, config: TrainConfig, name: str | None = None) -> RunRecorder:
-        """Make the directory of a new run and return the recorder that fills it."""
+    def create(self, config: TrainConfig, name: str | None = None, *,
+               save_model: Callable[[Path], object] | None = None) -> RunRecorder:
+        """Make the directory of a new run and return the recorder that fills it
+        (``save_model`` writes its best.npz and final.npz)."""
         self._ensure_root()
         name = self.new_name(config) if name is None else check_run_name(name)
         path = self.root / name
@@ -195,7 +196,7 @@ class RunStore:
             raise RunStoreError(f"run {name!r} already exists in {self.root}") from None
         except OSError as exc:
             raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
-        return RunRecorder(path, config)
+        return RunRecorder(path, config, save_model)
 
     def path_of(self, name: str) -> Path:
         return self.root / check_run_name(name)
@@ -240,11 +241,10 @@ class RunStore:
         info.test_acc = _number(meta.get("test_acc"))
         info.reason = str(meta.get("reason", ""))
         info.architecture = str(meta.get("architecture", ""))
-        info.live_changes = _read_live_changes(meta.get("live_changes"))
+        info.live_changes = read_live_changes(meta.get("live_changes"))
         continued = meta.get("continued_from")
         step = continued.get("step") if isinstance(continued, dict) else None
         info.continued_from = step if isinstance(step, int) and step > 0 else None
-        info.live_change_epochs = _read_live_change_epochs(meta.get("live_changes"))
         if info.config is None:
             info.status = "incomplete"
         return info
@@ -277,30 +277,34 @@ def _number(value: Any) -> float | None:
 
 
 class RunRecorder:
-    """An event handler that writes a run's files as it trains.
+    """An event handler that writes a run's files as it trains, from the events alone.
 
-    Use it as (or inside) a Trainer's ``on_event`` after :meth:`attach`::
+    A :class:`~engine.session.RunSession` makes one per recorded run and hands it every
+    event; ``save_model`` (given by that owner) writes best.npz and final.npz::
 
-        recorder = store.create(config)
-        trainer = Trainer(config, data, on_event=recorder)
-        recorder.attach(trainer)
+        recorder = store.create(config, save_model=session.save)
     """
 
-    def __init__(self, path: Path, config: TrainConfig) -> None:
+    def __init__(self, path: Path, config: TrainConfig,
+                 save_model: Callable[[Path], object] | None = None) -> None:
         self.path = path
         self.name = path.name
         self.config = config
-        self.trainer: Trainer | None = None
+        self.save_model = save_model
+        """Writes the model as it stands to a path (None: no checkpoints are written)."""
         self.rows: list[dict[str, Any]] = []
         self.best_score: float | None = None
         self.best_epoch: int | None = None
         self.best_val_acc: float | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._t0 = time.monotonic()
+        self._sizes = (784, 10)
+        self.elapsed = 0.0
+        """Training seconds so far (pauses excluded), from the events."""
         self.reason = ""
         """Why the run failed, when it did."""
-        self.live_changes: list[dict[str, Any]] = []
-        """Hyperparameters changed during the run: step, epoch and the new values."""
+        self.live_changes: list[LiveChange] = []
+        """Hyperparameters changed during the run, with the step and epoch of each."""
         self.continued_from: dict[str, Any] | None = None
         """Where a run that continued a checkpoint started (epoch, step); None for a run
         trained from its first step."""
@@ -308,14 +312,6 @@ class RunRecorder:
         """Messages of writes that failed (the run goes on; the UI may show them)."""
         self._write_config(config)
         self._write_meta("running")
-
-    def attach(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        st = trainer.state
-        if st.step > 0:  # a checkpoint continued: this record starts part-way
-            self.continued_from = {"epoch": st.epoch, "step": st.step,
-                                   "epoch_progress": st.epoch + st.position / max(
-                                       len(trainer.dataset.x_train), 1)}
 
     def __call__(self, event: Event) -> None:
         try:
@@ -326,8 +322,15 @@ class RunRecorder:
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.config = event.config
+            self._sizes = (event.n_features, event.n_classes)
+            self.rows = [dict(h) for h in event.history]
+            if event.start_step > 0:  # a checkpoint continued: this record starts part-way
+                self.continued_from = {"epoch": event.start_epoch, "step": event.start_step,
+                                       "epoch_progress": event.start_epoch_progress}
             self._write_config(event.config)
-            self._write_meta("running")
+            self._write_meta("running", epochs=event.start_epoch)
+        elif isinstance(event, BatchEnded):
+            self.elapsed = event.elapsed
         elif isinstance(event, EpochEnded):
             self.rows.append(event.to_dict())
             self._write_metrics()
@@ -336,16 +339,16 @@ class RunRecorder:
                     self.best_score is None or score > self.best_score):
                 self.best_score, self.best_epoch = score, event.epoch
                 self.best_val_acc = event.val_acc
-                if self.trainer is not None:
-                    self.trainer.save(self.path / "best.npz")
+                if self.save_model is not None:
+                    self.save_model(self.path / "best.npz")
             self._write_meta("running", epochs=event.epoch)
         elif isinstance(event, HyperparametersChanged):
-            self.live_changes.append({"step": event.step, "epoch": event.epoch_progress,
-                                      "changes": dict(event.changes)})
+            self.live_changes.extend(event.changes)
             self._write_meta("running", epochs=len(self.rows))
         elif isinstance(event, RunFinished):
-            if self.trainer is not None:
-                self.trainer.save(self.path / "final.npz")
+            self.elapsed = event.seconds
+            if self.save_model is not None:
+                self.save_model(self.path / "final.npz")
             self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
 
     def fail(self, reason: str) -> None:
@@ -371,23 +374,20 @@ class RunRecorder:
 
     def _write_meta(self, status: str, *, epochs: int = 0,
                     finished: RunFinished | None = None) -> None:
-        n_in = self.trainer.dataset.n_features if self.trainer else 784
-        n_out = self.trainer.dataset.n_classes if self.trainer else 10
         last = self.rows[-1] if self.rows else {}
         meta = {
             "name": self.name,
             "status": status,
             "started_at": self.started_at,
-            "seconds": finished.seconds if finished else (
-                self.trainer.state.elapsed if self.trainer else 0.0),
+            "seconds": finished.seconds if finished else self.elapsed,
             "wall_seconds": time.monotonic() - self._t0,
             "epochs_completed": epochs,
-            "architecture": architecture(self.config, n_in, n_out),
+            "architecture": architecture(self.config, *self._sizes),
             "best_val_acc": self.best_val_acc,
             "best_epoch": self.best_epoch,
             "test_acc": finished.test_acc if finished else last.get("test_acc"),
             "reason": finished.reason if finished else self.reason,
-            "live_changes": self.live_changes,
+            "live_changes": [c.to_dict() for c in self.live_changes],
             "continued_from": self.continued_from,
             "pid": os.getpid(),
         }
@@ -397,29 +397,9 @@ class RunRecorder:
         _write_atomic(self.path / "run.json", json.dumps(clean, indent=2) + "\n")
 
 
-@dataclass(frozen=True)
-class LiveChange:
-    """Hyperparameters a run changed while it trained (as recorded in run.json)."""
-
-    step: int
-    """The first update that used the new values."""
-    epoch: float | None
-    """Where that was on the epoch axis (None when run.json does not say)."""
-    changes: dict[str, Any]
-    """Field name to new value."""
-
-    def describe(self) -> str:
-        """e.g. ``learning_rate → 0.5 at step 301 (epoch 1.6)``."""
-        values = ", ".join(f"{name} → {_format_value(name, value)}"
-                           for name, value in self.changes.items())
-        where = f"step {self.step}" + ("" if self.epoch is None else f" (epoch {self.epoch:.1f})")
-        return f"{values} at {where}"
-
-
 def live_changes_of(run: RunInfo) -> tuple[LiveChange, ...]:
-    """The run's live changes, in order, with the epoch each took effect at."""
-    return tuple(LiveChange(step, run.live_change_epochs.get(step), dict(changes))
-                 for step, changes in run.live_changes)
+    """The run's live changes, in order, with the step and epoch each took effect at."""
+    return run.live_changes
 
 
 @dataclass
@@ -441,8 +421,8 @@ class ConfigDiff:
     @property
     def live_changes_differ(self) -> bool:
         """True when the runs changed different values, or at different steps."""
-        def key(live: tuple[LiveChange, ...]) -> list[tuple[int, dict[str, Any]]]:
-            return [(c.step, c.changes) for c in live]
+        def key(live: tuple[LiveChange, ...]) -> list[tuple[int | None, str, Any]]:
+            return [(c.step, c.field, c.value) for c in live]
         return key(self.left_live) != key(self.right_live)
 
     @property
@@ -479,29 +459,31 @@ def _format_value(name: str, value: Any) -> str:
         return str(value)
 
 
-def _read_live_change_epochs(raw: Any) -> dict[int, float]:
-    """step -> epoch of run.json's live_changes (entries without a finite epoch left out)."""
-    out: dict[int, float] = {}
+def read_live_changes(raw: Any) -> tuple[LiveChange, ...]:
+    """run.json's live_changes as LiveChange values, in order. Entries that do not check
+    out (an unknown or fixed field, a bad value, no step) are left out rather than replayed
+    wrongly. Reads both ``{"field", "value", "step", "epoch"}`` and the earlier grouped
+    ``{"step", "epoch", "changes": {field: value}}``."""
+    out: list[LiveChange] = []
     for entry in raw if isinstance(raw, list) else []:
         if not isinstance(entry, dict):
             continue
         step, epoch = entry.get("step"), _number(entry.get("epoch"))
-        if isinstance(step, int) and not isinstance(step, bool) and epoch is not None:
-            out[step] = epoch
-    return out
-
-
-def _read_live_changes(raw: Any) -> list[tuple[int, dict[str, Any]]]:
-    """The (step, changes) of run.json's live_changes; entries that do not check out (an
-    unknown or fixed field, a bad value) are left out rather than replayed wrongly."""
-    out: list[tuple[int, dict[str, Any]]] = []
-    for entry in raw if isinstance(raw, list) else []:
-        try:
-            step, changes = entry["step"], entry["changes"]
-            if not (isinstance(step, int) and step >= 1 and isinstance(changes, dict) and changes
-                    and all(k in LIVE_FIELDS for k in changes)):
-                continue
-            out.append((step, {k: check_field(k, v) for k, v in changes.items()}))
-        except (KeyError, TypeError, ValueError):
+        if not (isinstance(step, int) and not isinstance(step, bool) and step >= 1):
             continue
-    return out
+        if "field" in entry:
+            pairs = [(entry.get("field"), entry.get("value"))]
+        elif isinstance(entry.get("changes"), dict):
+            pairs = list(entry["changes"].items())
+        else:
+            continue
+        checked = []
+        try:
+            for name, value in pairs:
+                if name not in LIVE_FIELDS:
+                    raise ValueError(name)
+                checked.append(LiveChange(name, check_field(name, value), step, epoch))
+        except (TypeError, ValueError):
+            continue
+        out.extend(checked)
+    return tuple(out)

@@ -97,16 +97,15 @@ def expand(base: TrainConfig, grid: dict[str, list[Any]] | None = None,
     return out
 
 
-def _run_one(trial: Trial, runs_dir: str, prefix: str) -> str:
-    """Train one trial to completion in this process and record it; returns the run name."""
-    from engine.training import Trainer
+def train_trial(trial: Trial, runs_dir: str, prefix: str) -> str:
+    """Train one trial in this process through a RunSession (one BLAS thread), recorded in
+    ``runs_dir``; returns its run name. A top-level function, so a process pool can run it."""
+    from engine.session import RunSession
 
-    store = RunStore(runs_dir)
-    recorder = store.create(trial.config, store.new_name(trial.config, prefix))
-    trainer = Trainer(trial.config, on_event=recorder, threads=1)
-    recorder.attach(trainer)
-    trainer.run()
-    return recorder.name
+    session = RunSession(trial.config, store=RunStore(runs_dir), prefix=prefix, threads=1)
+    session.run()
+    assert session.name is not None
+    return session.name
 
 
 def run_sweep(trials: list[Trial], store: RunStore, *, workers: int = 1,
@@ -119,13 +118,13 @@ def run_sweep(trials: list[Trial], store: RunStore, *, workers: int = 1,
     results: list[RunInfo] = []
     if workers == 1:
         for trial in trials:
-            info = store.load(_run_one(trial, str(store.root), prefix))
+            info = store.load(train_trial(trial, str(store.root), prefix))
             results.append(info)
             if on_done:
                 on_done(trial, info)
         return results
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [(t, pool.submit(_run_one, t, str(store.root), prefix)) for t in trials]
+        futures = [(t, pool.submit(train_trial, t, str(store.root), prefix)) for t in trials]
         for trial, future in futures:
             info = store.load(future.result())
             results.append(info)

@@ -11,25 +11,28 @@ batch boundary, so a change never lands in the middle of an update.
 
 from __future__ import annotations
 
+import copy as _copy
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.config import FIELDS, LIVE_FIELDS, TrainConfig, check_field, check_fits_in_memory
 from engine.data import Dataset, load_dataset
-from engine.errors import ConfigError
+from engine.errors import CheckpointError, ConfigError
 from engine.events import (
     BatchEnded,
     EpochEnded,
     Event,
     HyperparametersChanged,
     LayerStats,
+    LiveChange,
     Paused,
     Resumed,
     RunFinished,
@@ -40,9 +43,6 @@ from engine.network import MLP
 from engine.optimizers import Optimizer, make_optimizer
 from engine.schedules import lr_factor
 from engine.threads import blas_threads
-
-if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
 
 EventHandler = Callable[[Event], None]
 
@@ -59,8 +59,52 @@ def build_network(config: TrainConfig, n_features: int, n_classes: int) -> MLP:
 
 def build_optimizer(config: TrainConfig) -> Optimizer:
     """The config's optimizer with its hyperparameters."""
-    return make_optimizer(config.optimizer, config.learning_rate,
+    return make_optimizer(config.optimizer,
                           **{name: getattr(config, name) for name in _OPTIMIZER_FIELDS})
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """A consistent copy of the model at a batch boundary (taken under the trainer's lock):
+    the UI, Inspect and Draw read this, never the live weights training writes."""
+
+    epoch: int
+    """Whole epochs the model had trained."""
+    step: int
+    """Updates it had taken."""
+    network: MLP | None
+    """A copy whose parameters are read-only arrays of its own (None when not asked for)."""
+    test_probs: np.ndarray | None
+    """Class probabilities (n_test, classes) of the test set from the last epoch's own
+    evaluation (read-only; None before the first epoch ended)."""
+
+
+def frozen_copy(network: MLP) -> MLP:
+    """A copy of ``network`` that shares nothing mutable with it (parameters read-only)."""
+    copy = _copy.copy(network)
+    params = {}
+    for key, value in network.params.items():
+        params[key] = np.array(value, copy=True)
+        params[key].setflags(write=False)
+    copy.params = params
+    return copy
+
+
+def check_live_changes(changes: Mapping[str, Any], n_train: int | None = None) -> dict[str, Any]:
+    """The one place a live change is checked: a field that can change during a run, a valid
+    value, and (when the training set's size ``n_train`` is known) a batch no larger than it.
+    Returns the checked values; raises ConfigError naming the field otherwise."""
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in LIVE_FIELDS:
+            raise ConfigError(name, value, "a field that can change during a run: "
+                              + ", ".join(LIVE_FIELDS)) if name in FIELDS else \
+                ConfigError("config", name, "one of " + ", ".join(LIVE_FIELDS))
+        checked[name] = check_field(name, value)
+    if n_train is not None and "batch_size" in checked and checked["batch_size"] > n_train:
+        raise ConfigError("batch_size", checked["batch_size"],
+                          f"at most the training set size ({n_train:,})")
+    return checked
 
 
 @dataclass
@@ -109,10 +153,10 @@ class Trainer:
         on_event: EventHandler | None = None,
         batch_event_interval: float = 0.0,
         threads: int | str | None = "auto",
-        planned_changes: Iterable[tuple[int, Mapping[str, Any]]] = (),
+        planned_changes: Iterable[LiveChange] = (),
     ) -> None:
-        """``planned_changes``: (step, {field: value}) live changes to apply before that step,
-        as if made by hand (a rerun replays a run's recorded live changes this way)."""
+        """``planned_changes``: live changes to apply before their ``step``, as if made by
+        hand (a rerun replays a run's recorded live changes this way)."""
         if dataset is None:
             dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
                                    subset=config.subset, seed=config.seed)
@@ -140,10 +184,12 @@ class Trainer:
         self._pending: dict[str, Any] = {}
         self._pending_saves: list[tuple[Path, threading.Event, list[BaseException]]] = []
         self._planned: dict[int, dict[str, Any]] = {}
-        for step, changes in planned_changes:
-            if not (isinstance(step, int) and step >= 1):
+        for change in planned_changes:
+            step = change.step
+            if not (isinstance(step, int) and not isinstance(step, bool) and step >= 1):
                 raise ConfigError("planned change step", step, "a whole number ≥ 1")
-            self._planned.setdefault(step, {}).update(self._check_live(changes))
+            self._planned.setdefault(step, {}).update(
+                self._check_live({change.field: change.value}))
 
     # -- controls (safe from any thread) --------------------------------------------------
     def pause(self) -> None:
@@ -167,12 +213,16 @@ class Trainer:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def set_hyperparameters(self, **changes: Any) -> dict[str, Any]:
-        """Change live hyperparameters (see ``engine.config.LIVE_FIELDS``) from any thread.
+    def change(self, *changes: LiveChange) -> tuple[LiveChange, ...]:
+        """Make live changes from any thread: checked now (a bad value raises ConfigError
+        and nothing changes), applied before the next update and reported then by a
+        HyperparametersChanged event with their step and epoch. Returns the checked values."""
+        checked = self.set_hyperparameters(**{c.field: c.value for c in changes})
+        return tuple(LiveChange(name, value) for name, value in checked.items())
 
-        Values are checked now (a bad one raises ConfigError and nothing changes) and applied
-        before the next update. Returns the checked values.
-        """
+    def set_hyperparameters(self, **changes: Any) -> dict[str, Any]:
+        """Change live hyperparameters (see ``engine.config.LIVE_FIELDS``) from any thread,
+        as :meth:`change` does. Returns the checked values."""
         checked = self._check_live(changes)
         with self._lock:
             self._pending.update(checked)
@@ -181,17 +231,7 @@ class Trainer:
         return checked
 
     def _check_live(self, changes: Mapping[str, Any]) -> dict[str, Any]:
-        checked: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name not in LIVE_FIELDS:
-                raise ConfigError(name, value, "a field that can change during a run: "
-                                  + ", ".join(LIVE_FIELDS)) if name in FIELDS else \
-                    ConfigError("config", name, "one of " + ", ".join(LIVE_FIELDS))
-            checked[name] = check_field(name, value)
-        if "batch_size" in checked and checked["batch_size"] > len(self.dataset.x_train):
-            raise ConfigError("batch_size", checked["batch_size"],
-                              f"at most the training set size ({len(self.dataset.x_train):,})")
-        return checked
+        return check_live_changes(changes, n_train=len(self.dataset.x_train))
 
     def save(self, path: str | Path, *, timeout: float | None = None) -> Path:
         """Write a checkpoint of the run as it stands at a batch boundary.
@@ -199,14 +239,12 @@ class Trainer:
         From the training thread, or when no run is active, it saves at once; from another
         thread during a run it waits for the loop's next batch boundary.
         """
-        from engine.checkpoint import save_checkpoint
-
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         with self._lock:
             if self.state.status != "running" or self._in_loop_thread():
-                return save_checkpoint(path, self)
+                return save_checkpoint(path, self.training_state())
             done = threading.Event()
             errors: list[BaseException] = []
             self._pending_saves.append((path, done, errors))
@@ -242,7 +280,10 @@ class Trainer:
         self._emit(RunStarted(
             config=self.config, n_train=n_train, n_val=len(data.x_val), n_test=len(data.x_test),
             batches_per_epoch=math.ceil(n_train / self.config.batch_size),
-            parameter_count=self.network.parameter_count, start_epoch=st.epoch))
+            parameter_count=self.network.parameter_count, start_epoch=st.epoch,
+            start_step=st.step, start_epoch_progress=st.epoch + st.position / max(n_train, 1),
+            n_features=data.n_features, n_classes=data.n_classes,
+            history=tuple(dict(h) for h in st.history)))
         params = self.network.params
         last_emit = -math.inf
         last_finite_loss = float("nan")
@@ -294,7 +335,7 @@ class Trainer:
                     last_emit = now
                     self._emit(BatchEnded(
                         epoch=st.epoch + 1, batch=batch_no, batches_per_epoch=batches,
-                        step=st.step, loss=loss, accuracy=acc, learning_rate=lr,
+                        step=st.step, loss=loss, accuracy=acc, lr=lr,
                         samples_per_second=st.position / max(st.epoch_seconds, 1e-9),
                         elapsed=st.elapsed))
             with self._lock:
@@ -312,9 +353,11 @@ class Trainer:
                 self._flush_saves()
             if changes:
                 st = self.state
+                step = st.step + 1
+                epoch = st.epoch + st.position / len(self.dataset.x_train)
                 self._emit(HyperparametersChanged(
-                    step=st.step + 1, epoch_progress=st.epoch + st.position / len(
-                        self.dataset.x_train), changes=changes))
+                    step=step, epoch_progress=epoch, changes=tuple(
+                        LiveChange(name, value, step, epoch) for name, value in changes.items())))
         if not self._running.is_set() and not self._stop.is_set():
             self._emit(Paused(step=self.state.step))
             while not self._running.wait(0.1):
@@ -334,12 +377,10 @@ class Trainer:
         return changes
 
     def _flush_saves(self) -> None:
-        from engine.checkpoint import save_checkpoint
-
         saves, self._pending_saves = self._pending_saves, []
         for path, done, errors in saves:
             try:
-                save_checkpoint(path, self)
+                save_checkpoint(path, self.training_state())
             except BaseException as exc:  # handed to the thread that asked
                 errors.append(exc)
             done.set()
@@ -420,14 +461,68 @@ class Trainer:
     ) -> Trainer:
         """A trainer that continues the run saved at ``path`` (optionally for more epochs);
         ``path`` may also be a Checkpoint already read."""
-        from engine.checkpoint import Checkpoint, load_checkpoint
-
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         config = ckpt.config if epochs is None else ckpt.config.replace(epochs=epochs)
         trainer = cls(config, dataset, on_event=on_event,
                       batch_event_interval=batch_event_interval, threads=threads)
-        ckpt.restore_into(trainer)
+        trainer.restore(ckpt)
         return trainer
+
+    def training_state(self) -> Checkpoint:
+        """The whole training state as a plain value with arrays of its own (taken under the
+        lock, so at a batch boundary): what a checkpoint file holds."""
+        with self._lock:
+            st = self.state
+            return Checkpoint(
+                config=self.config, sizes=tuple(self.network.sizes),
+                params={k: v.copy() for k, v in self.network.params.items()},
+                optimizer_state={k: np.array(v, copy=True)
+                                 for k, v in self.optimizer.state_dict().items()},
+                loop={"epoch": st.epoch, "position": st.position, "step": st.step,
+                      "loss_sum": st.loss_sum, "correct": st.correct,
+                      "epoch_seconds": st.epoch_seconds, "elapsed": st.elapsed,
+                      "status": st.status},
+                history=[dict(h) for h in st.history],
+                rng_state=self.rng.bit_generator.state,
+                perm=None if st.perm is None else st.perm.copy())
+
+    def restore(self, state: Checkpoint) -> None:
+        """Put a training state's weights, optimizer state, loop position, history and RNG
+        into this trainer, whose network must have the same sizes; raises CheckpointError
+        (changing nothing) otherwise."""
+        net = self.network
+        if tuple(net.sizes) != tuple(state.sizes):
+            raise CheckpointError("checkpoint", f"network sizes {list(state.sizes)} do not "
+                                  f"match the model's {list(net.sizes)}")
+        n_train = len(self.dataset.x_train)
+        if state.perm is not None and len(state.perm) != n_train:
+            raise CheckpointError("checkpoint", f"saved mid-epoch over {len(state.perm)} "
+                                  f"samples but this training set has {n_train}")
+        with self._lock:
+            try:
+                self.optimizer.load_state_dict(state.optimizer_state, state.params)
+            except ValueError as exc:
+                raise CheckpointError("checkpoint", str(exc)) from None
+            for key, value in state.params.items():
+                net.params[key][...] = value
+            st = self.state
+            for name in ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds",
+                         "elapsed"):
+                setattr(st, name, type(getattr(st, name))(state.loop[name]))
+            st.perm = None if state.perm is None else state.perm.astype(np.intp)
+            st.history = [dict(h) for h in state.history]
+            if state.rng_state is not None:
+                self.rng.bit_generator.state = state.rng_state
+
+    def snapshot(self, *, weights: bool = True) -> ModelSnapshot:
+        """A consistent copy of the model as it stands (taken under the lock, so never
+        half-way through an update), with the last epoch's test-set probabilities.
+        ``weights=False`` skips copying the network (the probabilities alone)."""
+        with self._lock:
+            st = self.state
+            return ModelSnapshot(epoch=st.epoch, step=st.step,
+                                 network=frozen_copy(self.network) if weights else None,
+                                 test_probs=self.test_probs)
 
 
 def _non_finite(loss: float, grads: dict[str, np.ndarray], grad_sq: dict[str, float]) -> str:

@@ -83,7 +83,7 @@ class ProgressLine(LiveView, Widget):
     def update_batch(self, event: ev.BatchEnded) -> None:
         self.last_batch = event
         self.elapsed = event.elapsed
-        self.learning_rate = event.learning_rate
+        self.learning_rate = event.lr
         self.redraw_soon()
 
     def update_epoch(self, event: ev.EpochEnded) -> None:

@@ -186,6 +186,6 @@ def test_restoring_into_a_different_architecture_changes_nothing(tmp_path, mnist
     other = Trainer(CONFIG.replace(hidden_sizes=(8,)), mnist_small)
     before = other.network.copy_params()
     with pytest.raises(CheckpointError, match="do not match"):
-        load_checkpoint(good).restore_into(other)
+        other.restore(load_checkpoint(good))
     for key, value in before.items():
         np.testing.assert_array_equal(other.network.params[key], value)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from engine import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from engine.fileio import remove_stale_temps
 from engine.runs import RunStore
+from engine.session import RunSession
 
 SAVER = """
 import sys
@@ -82,9 +83,8 @@ def test_a_full_disk_keeps_the_previous_file_and_allows_a_retry(tmp_path, traine
 
 def test_a_run_recorder_survives_a_failing_disk(tmp_path, mnist_small, monkeypatch):
     store = RunStore(tmp_path)
-    recorder = store.create(TrainConfig(hidden_sizes=(8,), subset=3000, epochs=2), "r")
-    trainer = Trainer(recorder.config, mnist_small, on_event=recorder)
-    recorder.attach(trainer)
+    session = RunSession(TrainConfig(hidden_sizes=(8,), subset=3000, epochs=2),
+                         dataset=mnist_small, store=store, name="r")
 
     real_replace = os.replace
 
@@ -94,9 +94,9 @@ def test_a_run_recorder_survives_a_failing_disk(tmp_path, mnist_small, monkeypat
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
-    finished = trainer.run()
+    finished = session.run()
     assert finished.status == "completed"           # training went on
-    assert any("Read-only file system" in e for e in recorder.errors)
+    assert any("Read-only file system" in e for e in session.errors)
     assert store.load("r").status == "completed"
 
 

@@ -54,7 +54,7 @@ def test_progress_bar_on_a_terminal_shows_position_rate_and_eta():
     rep(RunStarted(config=TrainConfig(epochs=2), n_train=1000, n_val=0, n_test=10,
                    batches_per_epoch=10, parameter_count=1, start_epoch=0))
     rep(BatchEnded(epoch=1, batch=5, batches_per_epoch=10, step=5, loss=0.5, accuracy=0.9,
-                   learning_rate=0.1, samples_per_second=500.0, elapsed=1.0))
+                   lr=0.1, samples_per_second=500.0, elapsed=1.0))
     line = err.getvalue()
     assert "Epoch 1/2 [############............] 5/10" in line
     assert "500 samples/s" in line and "ETA 0:03" in line  # 1,500 samples left at 500/s
@@ -64,7 +64,7 @@ def test_no_progress_bar_when_not_a_terminal():
     err = io.StringIO()
     rep = Reporter(as_json=False, quiet=False, out=io.StringIO(), err=err)
     rep(BatchEnded(epoch=1, batch=5, batches_per_epoch=10, step=5, loss=0.5, accuracy=0.9,
-                   learning_rate=0.1, samples_per_second=500.0, elapsed=1.0))
+                   lr=0.1, samples_per_second=500.0, elapsed=1.0))
     assert err.getvalue() == ""
 
 

@@ -17,7 +17,7 @@ GRAD = [0.5, 0.25]
 def one_step(name, lr=0.1, **hyper):
     params = {"W1": np.array(THETA), "b1": np.array(THETA)}
     grads = {"W1": np.array(GRAD), "b1": np.array(GRAD)}
-    make_optimizer(name, lr, **hyper).step(params, grads)
+    make_optimizer(name, **hyper).step(params, grads, lr)
     return params
 
 
@@ -74,9 +74,9 @@ def test_adam_family_over_several_steps_matches_reference(name, decoupled):
     rng = np.random.default_rng(0)
     grads = [rng.normal(size=3) for _ in range(5)]
     params = {"W1": np.array([0.3, -0.7, 1.2])}
-    opt = make_optimizer(name, 0.01, beta1=0.8, beta2=0.99, weight_decay=0.05)
+    opt = make_optimizer(name, beta1=0.8, beta2=0.99, weight_decay=0.05)
     for g in grads:
-        opt.step(params, {"W1": g.copy()})
+        opt.step(params, {"W1": g.copy()}, 0.01)
     expected = reference_adam([0.3, -0.7, 1.2], grads, 0.01, 0.8, 0.99, wd=0.05,
                               decoupled=decoupled)
     np.testing.assert_allclose(params["W1"], expected, rtol=1e-9)
@@ -84,9 +84,9 @@ def test_adam_family_over_several_steps_matches_reference(name, decoupled):
 
 def test_momentum_is_the_tutorials_convex_combination():
     params = {"W1": np.array([0.0])}
-    opt = make_optimizer("momentum", 1.0, momentum=0.5)
+    opt = make_optimizer("momentum", momentum=0.5)
     for _ in range(2):
-        opt.step(params, {"W1": np.array([1.0])})
+        opt.step(params, {"W1": np.array([1.0])}, 1.0)
     # v1 = 0.5, v2 = 0.5·0.5 + 0.5 = 0.75 ; θ = −(0.5 + 0.75)
     np.testing.assert_allclose(params["W1"], [-1.25])
 
@@ -96,34 +96,34 @@ def test_state_round_trip_continues_identically(name):
     rng = np.random.default_rng(1)
     grads = [{"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=2)} for _ in range(6)]
     p1 = {"W1": np.ones((3, 2)), "b1": np.zeros(2)}
-    a = make_optimizer(name, 0.05, weight_decay=0.01)
+    a = make_optimizer(name, weight_decay=0.01)
     for g in grads[:3]:
-        a.step(p1, {k: v.copy() for k, v in g.items()})
+        a.step(p1, {k: v.copy() for k, v in g.items()}, 0.05)
     p2 = {k: v.copy() for k, v in p1.items()}
-    b = make_optimizer(name, 0.05, weight_decay=0.01)
+    b = make_optimizer(name, weight_decay=0.01)
     b.load_state_dict({k: v.copy() for k, v in a.state_dict().items()}, p2)
     for g in grads[3:]:
-        a.step(p1, {k: v.copy() for k, v in g.items()})
-        b.step(p2, {k: v.copy() for k, v in g.items()})
+        a.step(p1, {k: v.copy() for k, v in g.items()}, 0.05)
+        b.step(p2, {k: v.copy() for k, v in g.items()}, 0.05)
     for key in p1:
         np.testing.assert_array_equal(p1[key], p2[key])
 
 
 def test_state_with_wrong_shape_is_refused():
-    opt = make_optimizer("adam", 0.1)
+    opt = make_optimizer("adam")
     params = {"W1": np.ones((2, 2))}
-    opt.step(params, {"W1": np.ones((2, 2))})
+    opt.step(params, {"W1": np.ones((2, 2))}, 0.1)
     state = opt.state_dict()
     state["exp_avg/W1"] = np.ones((3, 3))
     with pytest.raises(ValueError, match="shape"):
-        make_optimizer("adam", 0.1).load_state_dict(state, params)
+        make_optimizer("adam").load_state_dict(state, params)
 
 
 def test_step_does_not_allocate_new_parameter_arrays():
     params = {"W1": np.ones((4, 3), dtype=np.float32)}
     before = params["W1"]
-    opt = make_optimizer("adam", 0.1)
-    opt.step(params, {"W1": np.ones((4, 3), dtype=np.float32)})
+    opt = make_optimizer("adam")
+    opt.step(params, {"W1": np.ones((4, 3), dtype=np.float32)}, 0.1)
     assert params["W1"] is before and before.dtype == np.float32
 
 
@@ -138,7 +138,7 @@ def test_every_optimizer_solves_the_same_least_squares_problem(name):
     target = np.array([1.5, -2.0, 0.5])
     b = a @ target
     params = {"W1": np.zeros(3)}
-    opt = make_optimizer(name, LEARNING_RATES[name], weight_decay=0.0)
+    opt = make_optimizer(name, weight_decay=0.0)
     for t in range(1500):
         grad = a.T @ (a @ params["W1"] - b) / len(a)
         # decay the step size late on, so adaptive methods settle instead of hovering
@@ -149,4 +149,14 @@ def test_every_optimizer_solves_the_same_least_squares_problem(name):
 
 def test_unknown_optimizer_names_the_choices():
     with pytest.raises(ValueError, match="optimizer: lbfgs is not valid; expected one of sgd"):
-        make_optimizer("lbfgs", 0.1)
+        make_optimizer("lbfgs")
+
+
+def test_the_optimizer_keeps_no_learning_rate_of_its_own():
+    """The loop's scheduled rate is the only one: a rate change never has to reach a copy."""
+    opt = make_optimizer("sgd")
+    assert not hasattr(opt, "learning_rate")
+    params = {"W1": np.array([1.0])}
+    opt.step(params, {"W1": np.array([2.0])}, 0.25)
+    opt.step(params, {"W1": np.array([2.0])}, 0.5)
+    np.testing.assert_allclose(params["W1"], [1.0 - 0.5 - 1.0])

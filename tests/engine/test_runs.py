@@ -10,7 +10,9 @@ import pytest
 
 from engine import ConfigError, TrainConfig, Trainer, load_checkpoint
 from engine.cli import build_sweep_parser, main
+from engine.events import BatchEnded, LiveChange
 from engine.runs import RunStore, check_run_name, diff_configs, read_metrics
+from engine.session import RunSession
 from engine.sweep import expand, leaderboard, parse_sample, run_sweep
 
 CONFIG = TrainConfig(hidden_sizes=(16,), epochs=2, batch_size=100, seed=0, subset=3000,
@@ -18,11 +20,9 @@ CONFIG = TrainConfig(hidden_sizes=(16,), epochs=2, batch_size=100, seed=0, subse
 
 
 def record(store, config, dataset, name=None):
-    recorder = store.create(config, name)
-    trainer = Trainer(config, dataset, on_event=recorder)
-    recorder.attach(trainer)
-    finished = trainer.run()
-    return store.load(recorder.name), trainer, finished
+    session = RunSession(config, dataset=dataset, store=store, name=name)
+    finished = session.run()
+    return store.load(session.name), session.trainer, finished
 
 
 def test_a_recorded_run_has_config_metrics_and_checkpoints(tmp_path, mnist_small):
@@ -189,25 +189,20 @@ def test_cli_sweep_names_its_trials_after_name_and_refuses_what_it_cannot_do(tmp
 
 def test_live_changes_are_logged_and_the_start_config_is_kept_for_reruns(tmp_path,
                                                                           mnist_small):
-    from engine import BatchEnded
-
     store = RunStore(tmp_path)
-    recorder = store.create(CONFIG, "live")
-    trainer = Trainer(CONFIG, mnist_small)
 
     def on_event(event):
-        recorder(event)
         if isinstance(event, BatchEnded) and event.step == 2:
-            trainer.set_hyperparameters(learning_rate=0.01)
+            session.change(LiveChange("learning_rate", 0.01))
 
-    trainer.on_event = on_event
-    recorder.attach(trainer)
-    trainer.run()
+    session = RunSession(CONFIG, dataset=mnist_small, store=store, name="live",
+                         on_event=on_event)
+    session.run()
     info = store.load("live")
     assert info.config == CONFIG  # the start config: a rerun repeats the run
     meta = json.loads((info.path / "run.json").read_text())
-    assert meta["live_changes"] == [{"step": 3, "epoch": 2 * 100 / 3000,
-                                     "changes": {"learning_rate": 0.01}}]
+    assert meta["live_changes"] == [{"field": "learning_rate", "value": 0.01, "step": 3,
+                                     "epoch": 2 * 100 / 3000}]
     assert load_checkpoint(info.path / "final.npz").config.learning_rate == 0.01
 
 
@@ -215,53 +210,46 @@ def test_a_rerun_that_replays_the_recorded_live_changes_ends_with_the_same_weigh
         tmp_path, mnist_small):
     """Changed by hand mid-run (learning rate at step 3, batch size at step 7): replaying
     run.json's live changes repeats the run exactly, changes and all."""
-    from engine import BatchEnded
-
     store = RunStore(tmp_path)
-    recorder = store.create(CONFIG, "by-hand")
-    trainer = Trainer(CONFIG, mnist_small)
 
     def on_event(event):
-        recorder(event)
         if isinstance(event, BatchEnded) and event.step == 2:
-            trainer.set_hyperparameters(learning_rate=0.01)
+            session.change(LiveChange("learning_rate", 0.01))
         if isinstance(event, BatchEnded) and event.step == 6:
-            trainer.set_hyperparameters(batch_size=64, dropout=0.1)
+            session.change(LiveChange("batch_size", 64), LiveChange("dropout", 0.1))
 
-    trainer.on_event = on_event
-    recorder.attach(trainer)
-    trainer.run()
+    session = RunSession(CONFIG, dataset=mnist_small, store=store, name="by-hand",
+                         on_event=on_event)
+    session.run()
     info = store.load("by-hand")
-    assert info.live_changes == [(3, {"learning_rate": 0.01}),
-                                 (7, {"batch_size": 64, "dropout": 0.1})]
+    assert [(c.field, c.value, c.step) for c in info.live_changes] == [
+        ("learning_rate", 0.01, 3), ("batch_size", 64, 7), ("dropout", 0.1, 7)]
 
-    replayed = store.create(info.config, "replayed")
-    again = Trainer(info.config, mnist_small, planned_changes=info.live_changes,
-                    on_event=replayed)
-    replayed.attach(again)
+    again = RunSession(info.config, dataset=mnist_small, store=store, name="replayed",
+                       planned_changes=info.live_changes)
     again.run()
-    for key, value in trainer.network.params.items():
-        np.testing.assert_array_equal(again.network.params[key], value, err_msg=key)
+    for key, value in session.trainer.network.params.items():
+        np.testing.assert_array_equal(again.trainer.network.params[key], value, err_msg=key)
     assert store.load("replayed").live_changes == info.live_changes
 
 
 def test_live_changes_that_do_not_check_out_are_not_replayed(tmp_path, mnist_small):
     store = RunStore(tmp_path)
-    recorder = store.create(CONFIG, "edited")
-    trainer = Trainer(CONFIG, mnist_small, on_event=recorder)
-    recorder.attach(trainer)
-    trainer.run()
+    record(store, CONFIG, mnist_small, "edited")
     meta_path = store.path_of("edited") / "run.json"
     meta = json.loads(meta_path.read_text())
     meta["live_changes"] = [{"step": 2, "changes": {"learning_rate": -1}},
                             {"step": 3, "changes": {"hidden_sizes": [8]}},
                             {"step": "4", "changes": {"learning_rate": 0.1}},
                             "junk",
-                            {"step": 5, "changes": {"momentum": 0.5}}]
+                            {"step": 5, "changes": {"momentum": 0.5}},
+                            {"field": "dropout", "value": 2.0, "step": 6},
+                            {"field": "dropout", "value": 0.2, "step": 7, "epoch": 0.3}]
     meta_path.write_text(json.dumps(meta))
-    assert store.load("edited").live_changes == [(5, {"momentum": 0.5})]
+    assert store.load("edited").live_changes == (LiveChange("momentum", 0.5, 5),
+                                                 LiveChange("dropout", 0.2, 7, 0.3))
     with pytest.raises(ConfigError, match="hidden_sizes"):
-        Trainer(CONFIG, mnist_small, planned_changes=[(3, {"hidden_sizes": (8,)})])
+        Trainer(CONFIG, mnist_small, planned_changes=[LiveChange("hidden_sizes", (8,), 3)])
 
 
 def test_the_diff_of_two_runs_includes_the_changes_made_while_they_trained(tmp_path,
@@ -278,7 +266,7 @@ def test_the_diff_of_two_runs_includes_the_changes_made_while_they_trained(tmp_p
     assert diff.changes == {"epochs": (2, 3)}
     assert diff.left_live == () and diff.live_changes_differ and not diff.identical
     [change] = diff.right_live
-    assert (change.step, change.epoch, change.changes) == (31, 1.0333, {"learning_rate": 0.5})
+    assert change == LiveChange("learning_rate", 0.5, 31, 1.0333)
     assert change.describe() == "learning_rate → 0.5 at step 31 (epoch 1.0)"
     assert diff.summary() == "1 config field and the live changes differ"
 

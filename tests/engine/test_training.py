@@ -114,10 +114,11 @@ def test_live_changes_apply_at_the_next_batch_and_are_reported(mnist_small):
     trainer.run()
     change = next(e for e in events if isinstance(e, HyperparametersChanged))
     assert change.step == 4
-    assert change.changes == {"learning_rate": 0.01, "batch_size": 50, "dropout": 0.1}
-    lrs = [e.learning_rate for e in events if isinstance(e, BatchEnded)]
+    assert change.values == {"learning_rate": 0.01, "batch_size": 50, "dropout": 0.1}
+    assert {(c.step, c.epoch) for c in change.changes} == {(4, 0.1)}  # 300 of 3000 samples
+    lrs = [e.lr for e in events if isinstance(e, BatchEnded)]
     assert lrs[:3] == [3e-3] * 3 and set(lrs[3:]) == {0.01}
-    assert trainer.config.batch_size == 50 and trainer.optimizer.learning_rate == 0.01
+    assert trainer.config.batch_size == 50 and trainer.config.learning_rate == 0.01
     # 3 batches of 100, then (3000 − 300) / 50 = 54 batches of 50
     assert trainer.state.step == 57
 
@@ -156,7 +157,7 @@ def test_divergence_stops_before_the_bad_update(mnist_small):
 def test_schedule_drives_the_learning_rate(mnist_small):
     config = SMALL.replace(schedule="step", lr_step_epochs=1, lr_gamma=0.1, epochs=2)
     _, _, events = run_collect(config, mnist_small)
-    lrs = {e.epoch: e.learning_rate for e in events if isinstance(e, BatchEnded)}
+    lrs = {e.epoch: e.lr for e in events if isinstance(e, BatchEnded)}
     assert lrs[1] == pytest.approx(3e-3) and lrs[2] == pytest.approx(3e-4)
 
 
