@@ -86,7 +86,9 @@ class RunSession:
         """The engine's Trainer, once :meth:`run` has built it (read it, don't wire it)."""
         self.done = threading.Event()
         """Set once :meth:`run` has returned (the final checkpoint is on disk)."""
-        self._dataset = dataset
+        self._source = dataset
+        self.dataset: Dataset | None = dataset if isinstance(dataset, Dataset) else None
+        """The data the run trains on, once :meth:`load` (or :meth:`run`) has it."""
         self._lock = threading.Lock()
         self._stop = False
         self._paused = False
@@ -166,6 +168,19 @@ class RunSession:
         return trainer.snapshot(weights=weights) if trainer is not None else None
 
     # -- the run --------------------------------------------------------------------------
+    def load(self) -> Dataset:
+        """Load the run's dataset (once), in the thread that will train: a UI can show the
+        images before the first step. Raises the dataset's error (NNFSError, OSError),
+        leaving no record."""
+        if self.dataset is None:
+            try:
+                self.dataset = self._load(self.config)
+            except BaseException:
+                self._forget_record()
+                self.done.set()
+                raise
+        return self.dataset
+
     def run(self) -> RunFinished:
         """Load the data, build the trainer, train, record; blocks until the run ends.
 
@@ -208,7 +223,7 @@ class RunSession:
     def _build(self) -> Trainer:
         config = self.config
         ckpt = self.checkpoint
-        dataset = self._load(config)
+        dataset = self.load()
         if ckpt is None:
             return Trainer(config, dataset, on_event=self._on_event,
                            batch_event_interval=self.batch_event_interval,
@@ -224,9 +239,7 @@ class RunSession:
         return trainer
 
     def _load(self, config: TrainConfig) -> Dataset:
-        source = self._dataset
-        if isinstance(source, Dataset):
-            return source
+        source = self._source
         if source is not None:
             return source(config)
         return load_dataset(config.dataset, val_fraction=config.val_fraction,

@@ -1,218 +1,205 @@
-"""Messages the training worker posts to the app: small, immutable, plain numbers.
+"""Messages the training worker posts to the screens: small, immutable dataclasses of plain
+numbers, engine events and read-only arrays, never a live engine object.
 
-Each run message carries the id of the run that sent it, so a late message from a run that
-has already been replaced is recognised and dropped. Engine events (frozen dataclasses of
-plain numbers) travel as they are; arrays travel as read-only copies.
+Each run message carries the run it came from (its run name, or for a run not recorded its
+number in this app session), so a late message from a run that has already been replaced is
+recognised and dropped. Engine events (frozen dataclasses of plain numbers) travel as they
+are; arrays travel as read-only copies.
 """
 
 from __future__ import annotations
 
-import copy as _copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from textual.message import Message
 
 from engine import events as ev
+from engine.checkpoint import CheckpointSummary
 from engine.data import Dataset
 from engine.network import MLP
-from engine.training import Trainer
 
 Point = tuple[float, float]
 """(x, y) with x on the epoch axis (0.5 = halfway through the first epoch)."""
 
 
-def snapshot(network: MLP) -> MLP:
-    """A copy of ``network`` that shares nothing mutable with it (parameters read-only)."""
-    copy = _copy.copy(network)
-    copy.params = {key: _frozen(value) for key, value in network.params.items()}
-    return copy
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
+def frozen(array: np.ndarray) -> np.ndarray:
     """A read-only copy, so the UI can keep it while the model trains on."""
     copy = np.array(array, copy=True)
     copy.setflags(write=False)
     return copy
 
 
+@dataclass(eq=False)
 class DatasetLoaded(Message, bubble=False):
     """The dataset the digit viewer shows before any run (loaded off the UI thread)."""
 
-    def __init__(self, dataset: Dataset) -> None:
-        super().__init__()
-        self.dataset: Dataset = dataset
-        """Read-only arrays; shared, never modified."""
+    dataset: Dataset
+    """Read-only arrays; shared, never modified."""
 
 
+@dataclass(eq=False)
 class RunMessage(Message, bubble=False):
     """Base of everything a training run reports."""
 
-    def __init__(self, run_id: int) -> None:
-        super().__init__()
-        self.run_id: int = run_id
-        """Which run sent it (the app counts runs from 1)."""
+    run: str
+    """Which run sent it: its run name (a number for a run that is not recorded)."""
 
 
+@dataclass(eq=False)
 class RunStarted(RunMessage):
     """The trainer is built and about to take its first step."""
 
-    def __init__(self, run_id: int, event: ev.RunStarted, dataset_name: str) -> None:
-        super().__init__(run_id)
-        self.event: ev.RunStarted = event
-        """Sizes of the splits, batches per epoch, parameter count, the config."""
-        self.dataset_name: str = dataset_name
-        """Short name of the dataset ("mnist" or a directory's name)."""
+    event: ev.RunStarted
+    """Sizes of the splits, batches per epoch, parameter count, the config."""
+    dataset_name: str
+    """Short name of the dataset ("mnist" or a directory's name)."""
 
 
+@dataclass(eq=False)
 class BatchEnded(RunMessage):
     """Progress within an epoch; a few a second, and a newer one replaces a queued one."""
 
-    def __init__(self, run_id: int, event: ev.BatchEnded, loss_points: tuple[Point, ...]) -> None:
-        super().__init__(run_id)
-        self.event: ev.BatchEnded = event
-        """The latest batch: loss, accuracy, learning rate, samples/s, elapsed."""
-        self.loss_points: tuple[Point, ...] = loss_points
-        """Smoothed training loss of the batch's epoch so far (cumulative, thinned)."""
+    event: ev.BatchEnded
+    """The latest batch: loss, accuracy, lr, samples/s, elapsed."""
+    loss_points: tuple[Point, ...]
+    """Smoothed training loss of the batch's epoch so far (cumulative, thinned)."""
 
     def can_replace(self, message: Message) -> bool:
         # loss_points is cumulative within an epoch, so dropping an older one loses nothing
-        return (isinstance(message, BatchEnded) and message.run_id == self.run_id
+        return (isinstance(message, BatchEnded) and message.run == self.run
                 and message.event.epoch == self.event.epoch)
 
 
+@dataclass(eq=False)
 class EpochsEnded(RunMessage):
     """One or more epochs were trained and evaluated: one each, unless epochs end faster than
     the relay posts (then every epoch since the last message, none left out)."""
 
-    def __init__(self, run_id: int, events: tuple[ev.EpochEnded, ...],
-                 loss_points: tuple[Point, ...]) -> None:
-        super().__init__(run_id)
-        self.events: tuple[ev.EpochEnded, ...] = events
-        """Per epoch, in order: train/validation/test loss and accuracy, learning rate, time."""
-        self.loss_points: tuple[Point, ...] = loss_points
-        """Every smoothed training-loss point of these epochs (final, thinned, in order)."""
+    events: tuple[ev.EpochEnded, ...]
+    """Per epoch, in order: train/validation/test loss and accuracy, lr, time."""
+    loss_points: tuple[Point, ...]
+    """Every smoothed training-loss point of these epochs (final, thinned, in order)."""
 
 
+@dataclass(eq=False)
 class ModelSnapshot(RunMessage):
-    """A detached copy of the model (after an epoch, or the final one) to predict with."""
+    """A detached copy of the model (a run stopped mid-epoch, or an opened checkpoint) to
+    predict with."""
 
-    def __init__(self, run_id: int, epoch: int, step: int, network: MLP,
-                 images: np.ndarray) -> None:
-        super().__init__(run_id)
-        self.epoch: int = epoch
-        """Whole epochs the model had trained."""
-        self.step: int = step
-        """Updates the model had taken."""
-        self.network: MLP = network
-        """A copy of the network with its own read-only parameters; training goes on."""
-        self.images: np.ndarray = images
-        """The test images to guess, (n_test, n_features) uint8, shared and read-only."""
+    epoch: int
+    """Whole epochs the model had trained."""
+    step: int
+    """Updates the model had taken."""
+    network: MLP
+    """A copy of the network with its own read-only parameters; training goes on."""
+    images: np.ndarray
+    """The test images to guess, (n_test, n_features) uint8, shared and read-only."""
 
     def can_replace(self, message: Message) -> bool:
         # only the newest model is worth predicting with
-        return isinstance(message, ModelSnapshot) and message.run_id == self.run_id
+        return isinstance(message, ModelSnapshot) and message.run == self.run
 
 
+@dataclass(eq=False)
 class PredictionsReady(RunMessage):
     """The current model's guesses for every test image (after the newest epoch of an
     EpochsEnded, or at the end)."""
 
-    def __init__(self, run_id: int, epoch: int, predicted: np.ndarray,
-                 probabilities: np.ndarray) -> None:
-        super().__init__(run_id)
-        self.epoch: int = epoch
-        """Whole epochs the model had trained when it guessed."""
-        self.predicted: np.ndarray = _frozen(predicted)
-        """Predicted class per test image, (n_test,)."""
-        self.probabilities: np.ndarray = _frozen(probabilities)
-        """Class probabilities per test image, (n_test, n_classes)."""
+    epoch: int
+    """Whole epochs the model had trained when it guessed."""
+    predicted: np.ndarray
+    """Predicted class per test image, (n_test,), read-only."""
+    probabilities: np.ndarray
+    """Class probabilities per test image, (n_test, n_classes), read-only."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.predicted = frozen(self.predicted)
+        self.probabilities = frozen(self.probabilities)
 
     def can_replace(self, message: Message) -> bool:
         # only the newest guesses matter
-        return isinstance(message, PredictionsReady) and message.run_id == self.run_id
+        return isinstance(message, PredictionsReady) and message.run == self.run
 
 
+@dataclass(eq=False)
 class HyperparametersChanged(RunMessage):
     """Live changes took effect at a batch boundary."""
 
-    def __init__(self, run_id: int, event: ev.HyperparametersChanged) -> None:
-        super().__init__(run_id)
-        self.event: ev.HyperparametersChanged = event
-        """The step and epoch position of the change, and the new values."""
+    event: ev.HyperparametersChanged
+    """The step and epoch of the change, and the LiveChange values applied."""
 
 
+@dataclass(eq=False)
 class Paused(RunMessage):
     """The loop waits at a batch boundary."""
 
-    def __init__(self, run_id: int, event: ev.Paused) -> None:
-        super().__init__(run_id)
-        self.event: ev.Paused = event
-        """The step the run paused after."""
+    event: ev.Paused
+    """The step the run paused after."""
 
 
+@dataclass(eq=False)
 class Resumed(RunMessage):
     """The loop goes on after a pause."""
 
-    def __init__(self, run_id: int, event: ev.Resumed) -> None:
-        super().__init__(run_id)
-        self.event: ev.Resumed = event
-        """The step the run resumed at."""
+    event: ev.Resumed
+    """The step the run resumed at."""
 
 
+@dataclass(eq=False)
 class RunFinished(RunMessage):
     """The run ended: completed, stopped or diverged. Nothing follows from this run."""
 
-    def __init__(self, run_id: int, event: ev.RunFinished) -> None:
-        super().__init__(run_id)
-        self.event: ev.RunFinished = event
-        """Status, epochs and steps done, seconds, the divergence reason, final test metrics."""
+    event: ev.RunFinished
+    """Status, epochs and steps done, seconds, the divergence reason, final test metrics."""
 
 
+@dataclass(eq=False)
 class RunFailed(RunMessage):
     """The run could not start (bad dataset, batch larger than the data, ...)."""
 
-    def __init__(self, run_id: int, error: str, field: str | None = None) -> None:
-        super().__init__(run_id)
-        self.error: str = error
-        """The engine's one-line message."""
-        self.field: str | None = field
-        """The config field to blame, when the error names one."""
+    error: str
+    """The engine's one-line message."""
+    field: str | None = None
+    """The config field to blame, when the error names one."""
 
 
+@dataclass(eq=False)
 class LayerStatsReady(RunMessage):
     """Per-layer health after one or more epochs (those of an EpochsEnded), for Inspect."""
 
-    def __init__(self, run_id: int, events: tuple[ev.LayerStats, ...]) -> None:
-        super().__init__(run_id)
-        self.events: tuple[ev.LayerStats, ...] = events
-        """Per epoch, in order: gradient and weight RMS per weight matrix; dead share per
-        hidden layer."""
+    events: tuple[ev.LayerStats, ...]
+    """Per epoch, in order: gradient and weight RMS per weight matrix; dead share per
+    hidden layer."""
 
 
+@dataclass(eq=False)
 class ModelSaved(Message, bubble=False):
     """A save asked for by the user finished (or failed)."""
 
-    def __init__(self, path: Path, error: str = "", epoch: int = 0, step: int = 0) -> None:
-        super().__init__()
-        self.path: Path = path
-        """Where the checkpoint was (or was to be) written."""
-        self.error: str = error
-        """Why it failed; empty on success."""
-        self.epoch: int = epoch
-        """Whole epochs the saved model had trained."""
-        self.step: int = step
-        """Updates the saved model had taken."""
+    path: Path
+    """Where the checkpoint was (or was to be) written."""
+    error: str = ""
+    """Why it failed; empty on success."""
+    epoch: int = 0
+    """Whole epochs the saved model had trained."""
+    step: int = 0
+    """Updates the saved model had taken."""
 
 
+@dataclass(eq=False)
 class CheckpointOpened(Message, bubble=False):
-    """A checkpoint was loaded into a (not yet running) Trainer, or could not be."""
+    """A checkpoint was read (and its dataset loaded), or could not be."""
 
-    def __init__(self, path: Path, trainer: Trainer | None, error: str = "") -> None:
-        super().__init__()
-        self.path: Path = path
-        """The checkpoint file."""
-        self.trainer: Trainer | None = trainer
-        """A Trainer holding the checkpoint's weights, optimizer and history; None on error."""
-        self.error: str = error
-        """Why it could not be opened; empty on success."""
+    path: Path
+    """The checkpoint file."""
+    summary: CheckpointSummary | None
+    """What it holds, in plain data (config, epochs, history); None on error."""
+    network: MLP | None = None
+    """A read-only copy of its model, for Inspect, Draw and the digit viewer."""
+    dataset: Dataset | None = None
+    """The dataset its config trains on."""
+    error: str = ""
+    """Why it could not be opened; empty on success."""

@@ -1,101 +1,28 @@
-"""The app's side of a training run, split by thread.
-
-- :class:`RunControl` is the UI thread's handle on one run: pause, resume, stop and live
-  changes work before the worker has built the Trainer (they are replayed onto it) and after.
-- :class:`EventRelay` runs in the training thread as the Trainer's ``on_event``: it smooths
-  and thins the batch losses, throttles what it posts (the app asks for four progress
-  messages a second) and coalesces epochs that end faster than that, and hands the app the
-  test-set guesses of each epoch's evaluation (a copy of the model when a run stops
-  mid-epoch, which the app predicts with in another thread).
+"""Engine events in, app messages out: the :class:`EventRelay` runs in the training thread
+as a :class:`~engine.session.RunSession`'s ``on_event``. It smooths and thins the batch
+losses, throttles what it posts (the app asks for four progress messages a second) and
+coalesces epochs that end faster than that, and hands the screen the test-set guesses of
+each epoch's evaluation (a copy of the model when a run stops mid-epoch, which the app
+predicts with in another thread). It reads the model only through the session's
+:meth:`~engine.session.RunSession.snapshot`, taken under the trainer's lock.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from textual.message import Message
 
 from engine import events as ev
-from engine.config import TrainConfig
 from engine.data import Dataset
-from engine.runs import RunRecorder
-from engine.training import Trainer
+from engine.training import ModelSnapshot
 from nnfs_tui import messages as msg
 
 #: Smoothed-loss points kept per epoch at most (more would not show at terminal resolution).
 POINTS_PER_EPOCH = 50
-
-
-class RunControl:
-    """Controls for one run, safe to call from the UI thread at any time."""
-
-    def __init__(self, run_id: int, config: TrainConfig) -> None:
-        self.id: int = run_id
-        """1 for the app's first run, then 2, 3, ..."""
-        self.config: TrainConfig = config
-        """The config the run was started with."""
-        self.trainer: Trainer | None = None
-        """The engine's Trainer, once the worker has built it."""
-        self.recorder: RunRecorder | None = None
-        """Writes the run into the run store (None when recording is off or failed)."""
-        self.resume_from: Trainer | None = None
-        """A Trainer restored from a checkpoint, to continue instead of building a new one."""
-        self.planned_changes: list[tuple[int, dict[str, Any]]] = []
-        """Live changes to make before given steps (a rerun replays its run's changes)."""
-        self.thread_done: threading.Event | None = None
-        """Set once the run's training thread has returned (its final checkpoint is on disk);
-        None when no thread was started for it (a checkpoint opened for inspection)."""
-        self._lock = threading.Lock()
-        self._stop = False
-        self._paused = False
-        self._pending: dict[str, Any] = {}
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop
-
-    def attach(self, trainer: Trainer) -> bool:
-        """Called by the worker once the Trainer exists; False when the run was stopped."""
-        with self._lock:
-            self.trainer = trainer
-            if self._pending:
-                trainer.set_hyperparameters(**self._pending)
-                self._pending.clear()
-            if self._paused:
-                trainer.pause()
-            return not self._stop
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            if self.trainer is not None:
-                self.trainer.stop()
-
-    def pause(self) -> None:
-        with self._lock:
-            self._paused = True
-            if self.trainer is not None:
-                self.trainer.pause()
-
-    def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            if self.trainer is not None:
-                self.trainer.resume()
-
-    def set_hyperparameters(self, **changes: Any) -> None:
-        """Apply live changes at the next batch; raises ConfigError for a refused value."""
-        with self._lock:
-            if self.trainer is not None:
-                self.trainer.set_hyperparameters(**changes)
-            else:
-                self.config.replace(**changes)  # check them now, apply once built
-                self._pending.update(changes)
 
 
 class EventRelay:
@@ -113,22 +40,26 @@ class EventRelay:
 
     def __init__(
         self,
-        run_id: int,
+        run: str,
         post: Callable[[Message], object],
         dataset: Dataset,
         *,
+        snapshot: Callable[..., ModelSnapshot | None] = lambda **_: None,
+        stop: Callable[[], object] = lambda: None,
         interval: float = 0.1,
         cancelled: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.run_id = run_id
+        """``snapshot`` is the session's (a consistent copy of the model); ``stop`` ends the
+        run once ``cancelled`` says the worker was cancelled."""
+        self.run = run
         self.post = post
         self.dataset = dataset
+        self.snapshot = snapshot
+        self.stop = stop
         self.interval = interval
         self.cancelled = cancelled
         self.clock = clock
-        self.trainer: Trainer | None = None
-        """Set before ``run()``: the relay copies its network for the digit viewer."""
         self._ema = 0.0
         self._ema_weight = 0.0
         self._points: list[msg.Point] = []
@@ -145,8 +76,8 @@ class EventRelay:
         self._guesses: tuple[ev.EpochEnded, np.ndarray] | None = None
 
     def __call__(self, event: ev.Event) -> None:
-        if self.cancelled() and self.trainer is not None:
-            self.trainer.stop()
+        if self.cancelled():
+            self.stop()
         if isinstance(event, ev.BatchEnded):
             self._on_batch(event)
         elif isinstance(event, ev.EpochEnded):
@@ -155,36 +86,34 @@ class EventRelay:
             self._ended_points = tuple(self._points)
             self._points = []
             self._next_point = float(event.epoch)
-            probs = self.trainer.test_probs if self.trainer is not None else None
-            if probs is None:
-                self._post_snapshot(event.epoch, event.step)
+            snap = self.snapshot(weights=False)
+            if snap is None or snap.test_probs is None:
+                self._post_snapshot()
             else:  # the trainer's array of this epoch (read-only; the next is a new one)
-                self._guesses = (event, probs)
+                self._guesses = (event, snap.test_probs)
         elif isinstance(event, ev.LayerStats):
             # the trainer reports an epoch's layer stats right after the epoch itself
             self._stats.append(event)
             if self.clock() - self._last_epoch_post >= self.interval:
                 self.flush()
         elif isinstance(event, ev.RunStarted):
-            self.post(msg.RunStarted(self.run_id, event, self.dataset.name))
+            self.post(msg.RunStarted(self.run, event, self.dataset.name))
         elif isinstance(event, ev.HyperparametersChanged):
             self.flush()
-            self.post(msg.HyperparametersChanged(self.run_id, event))
+            self.post(msg.HyperparametersChanged(self.run, event))
         elif isinstance(event, ev.Paused):
             self.flush()
-            self.post(msg.Paused(self.run_id, event))
+            self.post(msg.Paused(self.run, event))
         elif isinstance(event, ev.Resumed):
             self.flush()
-            self.post(msg.Resumed(self.run_id, event))
+            self.post(msg.Resumed(self.run, event))
         elif isinstance(event, ev.RunFinished):
             self.flush()
-            trainer = self.trainer
-            if (event.status != "diverged" and trainer is not None
-                    and event.step != self._snapshot_step):
+            if event.status != "diverged" and event.step != self._snapshot_step:
                 # stopped mid-epoch: the model as it stands (a diverged one's guesses would
                 # mean nothing)
-                self._post_snapshot(trainer.state.epoch, event.step)
-            self.post(msg.RunFinished(self.run_id, event))
+                self._post_snapshot()
+            self.post(msg.RunFinished(self.run, event))
 
     def _on_batch(self, event: ev.BatchEnded) -> None:
         x = event.epoch_progress
@@ -215,18 +144,18 @@ class EventRelay:
         if batch is not None and (not epochs or batch.epoch <= epochs[-1].epoch):
             # the last batch of an ended epoch goes before the epoch
             points = self._ended_points if epochs else tuple(self._points)
-            self.post(msg.BatchEnded(self.run_id, batch, points))
+            self.post(msg.BatchEnded(self.run, batch, points))
             batch = None
         if epochs:
             self._last_epoch_post = now
-            self.post(msg.EpochsEnded(self.run_id, tuple(epochs), tuple(self._epoch_points)))
+            self.post(msg.EpochsEnded(self.run, tuple(epochs), tuple(self._epoch_points)))
             self._epoch_points = []
         if stats:
-            self.post(msg.LayerStatsReady(self.run_id, tuple(stats)))
+            self.post(msg.LayerStatsReady(self.run, tuple(stats)))
         if guesses is not None:
             self._post_predictions(*guesses)
         if batch is not None:  # a batch of the epoch under way
-            self.post(msg.BatchEnded(self.run_id, batch, tuple(self._points)))
+            self.post(msg.BatchEnded(self.run, batch, tuple(self._points)))
 
     def _post_predictions(self, event: ev.EpochEnded, probs: np.ndarray) -> None:
         """The epoch's guesses for the test set, from the evaluation the trainer ran at its
@@ -234,11 +163,14 @@ class EventRelay:
         if self.cancelled():
             return
         self._snapshot_step = event.step
-        self.post(msg.PredictionsReady(self.run_id, event.epoch, probs.argmax(axis=1), probs))
+        self.post(msg.PredictionsReady(self.run, event.epoch, probs.argmax(axis=1), probs))
 
-    def _post_snapshot(self, epoch: int, step: int) -> None:
-        if self.trainer is None or self.cancelled():
+    def _post_snapshot(self) -> None:
+        if self.cancelled():
             return
-        self._snapshot_step = step
-        self.post(msg.ModelSnapshot(self.run_id, epoch, step, msg.snapshot(self.trainer.network),
+        snap = self.snapshot(weights=True)
+        if snap is None or snap.network is None:
+            return
+        self._snapshot_step = snap.step
+        self.post(msg.ModelSnapshot(self.run, snap.epoch, snap.step, snap.network,
                                     self.dataset.x_test))

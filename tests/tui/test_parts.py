@@ -16,7 +16,7 @@ from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp
 from nnfs_tui.keymap import KEYMAP
 from nnfs_tui.screens import HelpScreen, TrainScreen
-from nnfs_tui.training import POINTS_PER_EPOCH, EventRelay, RunControl
+from nnfs_tui.training import POINTS_PER_EPOCH, EventRelay
 from nnfs_tui.widgets import DigitViewer
 from nnfs_tui.widgets.digits import render_image
 from nnfs_tui.widgets.form import FORM_ORDER
@@ -35,7 +35,7 @@ class FakeClock:
 def batch(epoch: int, batch_no: int, per_epoch: int, loss: float = 1.0) -> ev.BatchEnded:
     return ev.BatchEnded(epoch=epoch, batch=batch_no, batches_per_epoch=per_epoch,
                          step=(epoch - 1) * per_epoch + batch_no, loss=loss, accuracy=0.5,
-                         learning_rate=0.1, samples_per_second=1000.0, elapsed=1.0)
+                         lr=0.1, samples_per_second=1000.0, elapsed=1.0)
 
 
 def epoch_ended(epoch: int, step: int) -> ev.EpochEnded:
@@ -50,7 +50,18 @@ def layer_stats(epoch: int) -> ev.LayerStats:
 
 
 def relay_with(posted: list, clock: FakeClock, small_dataset) -> EventRelay:  # noqa: ANN001
-    return EventRelay(1, posted.append, small_dataset, interval=0.1, clock=clock)
+    return EventRelay("1", posted.append, small_dataset, interval=0.1, clock=clock)
+
+
+def session_relay(posted: list, small_dataset, config: TrainConfig):  # noqa: ANN001, ANN201
+    """A RunSession whose events go through a relay, as the app's worker wires them."""
+    from engine.session import RunSession
+
+    session = RunSession(config, dataset=small_dataset)
+    relay = EventRelay("1", posted.append, small_dataset, interval=0.1, clock=FakeClock(),
+                       snapshot=session.snapshot, stop=session.stop)
+    session.on_event = relay
+    return session, relay
 
 
 def test_relay_throttles_batch_messages_but_smooths_every_batch(small_dataset) -> None:
@@ -131,14 +142,12 @@ def test_relay_keeps_non_finite_losses_off_the_curve(small_dataset) -> None:
 def test_relay_hands_over_the_epochs_test_guesses_without_predicting_again(
         small_dataset) -> None:
     from engine.metrics import predict
-    from engine.training import Trainer
 
     posted: list = []
-    relay = relay_with(posted, FakeClock(), small_dataset)
     config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=2)
-    trainer = Trainer(config, small_dataset, on_event=relay)
-    relay.trainer = trainer
-    trainer.run()
+    session, _ = session_relay(posted, small_dataset, config)
+    session.run()
+    trainer = session.trainer
     kinds = [type(m).__name__ for m in posted]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert not [m for m in posted if isinstance(m, msg.ModelSnapshot)]  # none needed
@@ -160,7 +169,7 @@ def test_a_detached_model_copy_shares_nothing_with_the_running_model(small_datas
 
     trainer = Trainer(TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=1),
                       small_dataset)
-    copy = msg.snapshot(trainer.network)
+    copy = trainer.snapshot().network
     trainer.run()
     for key, value in copy.params.items():
         assert not value.flags.writeable and value is not trainer.network.params[key]
@@ -168,43 +177,20 @@ def test_a_detached_model_copy_shares_nothing_with_the_running_model(small_datas
 
 
 def test_relay_snapshots_a_model_stopped_mid_epoch(small_dataset) -> None:
-    from engine.training import Trainer
-
     posted: list = []
-    relay = relay_with(posted, FakeClock(), small_dataset)
     config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=5)
-    trainer = Trainer(config, small_dataset, on_event=relay)
-    relay.trainer = trainer
+    session, relay = session_relay(posted, small_dataset, config)
 
     def stop_after_20_steps(event: ev.Event) -> None:
         relay(event)
         if isinstance(event, ev.BatchEnded) and event.step == 20:
-            trainer.stop()
+            session.stop()
 
-    trainer.on_event = stop_after_20_steps
-    trainer.run()
+    session.on_event = stop_after_20_steps
+    session.run()
     snapshots = [m for m in posted if isinstance(m, msg.ModelSnapshot)]
     assert [(s.epoch, s.step) for s in snapshots] == [(1, 20)]  # the model as it stopped
     assert [m.epoch for m in posted if isinstance(m, msg.PredictionsReady)] == [1]
-
-
-def test_run_control_replays_controls_onto_a_late_trainer(small_dataset) -> None:
-    from engine.training import Trainer
-
-    config = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=1)
-    run = RunControl(1, config)
-    run.pause()
-    run.set_hyperparameters(learning_rate=0.05)
-    with pytest.raises(ValueError, match="learning_rate: -1"):
-        run.set_hyperparameters(learning_rate=-1.0)
-    trainer = Trainer(config, small_dataset)
-    assert run.attach(trainer)
-    assert trainer.is_paused and trainer.config.learning_rate == 0.05
-    run.stop()
-    assert trainer.stop_requested
-    stopped = RunControl(3, config)
-    stopped.stop()
-    assert not stopped.attach(Trainer(config, small_dataset))
 
 
 def test_series_thins_evenly_and_keeps_the_newest_point() -> None:
