@@ -42,33 +42,27 @@ from engine.events import (
 from engine.runs import TABLE_COLUMNS, RunInfo, RunStore, check_run_name
 from engine.threads import resolve_threads
 
-#: flag → config field. The tutorial's spellings and the project's both work.
-FLAG_FIELDS: dict[str, str] = {
-    "activation": "activation",
-    "optimizer": "optimizer",
-    "batch_size": "batch_size",
-    "l_rate": "learning_rate",
-    "beta": "momentum",
-    "hidden": "hidden_sizes",
-    "init": "init",
-    "epochs": "epochs",
-    "seed": "seed",
-    "dataset": "dataset",
-    "weight_decay": "weight_decay",
-    "dropout": "dropout",
-    "schedule": "schedule",
-    "warmup": "warmup_epochs",
-    "lr_step_epochs": "lr_step_epochs",
-    "lr_gamma": "lr_gamma",
-    "beta1": "beta1",
-    "beta2": "beta2",
-    "alpha": "alpha",
-    "eps": "eps",
-    "subset": "subset",
-    "val_fraction": "val_fraction",
-    "dtype": "dtype",
+
+def _dest(flag: str) -> str:
+    """The argparse attribute of a flag: ``--weight-decay`` → ``weight_decay``."""
+    return flag.lstrip("-").replace("-", "_")
+
+
+#: The config fields whose flags ``--help`` lists under each heading, in its order. The flags
+#: themselves, their metavars and help lines are on the fields' specs (engine.config.FIELDS).
+FLAG_GROUPS: dict[str, tuple[str, ...]] = {
+    "the tutorial's flags": ("activation", "optimizer", "batch_size", "learning_rate",
+                             "momentum"),
+    "model and training": ("hidden_sizes", "init", "epochs", "seed", "dataset", "weight_decay",
+                           "dropout", "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
+                           "beta1", "beta2", "alpha", "eps", "subset", "val_fraction", "dtype"),
 }
-TUTORIAL_FLAGS = ("batch_size", "l_rate", "beta")
+#: argparse attribute (the field's main flag: ``l_rate``) → config field (``learning_rate``).
+FLAG_FIELDS: dict[str, str] = {_dest(FIELDS[name].flags[0]): name
+                               for names in FLAG_GROUPS.values() for name in names}
+#: The tutorial's flags that, without --preset, start the run from its own network.
+TUTORIAL_FLAGS = tuple(_dest(FIELDS[name].flags[0])
+                       for name in ("batch_size", "learning_rate", "momentum"))
 EXIT_OK, EXIT_DIVERGED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -92,35 +86,12 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
         "trains a grid or random sample of configs (each has --help).",
     )
     single_run_only = argparse.SUPPRESS if sweep else None
-    g = p.add_argument_group("the tutorial's flags")
-    g.add_argument("--activation", help=FIELDS["activation"].allowed)
-    g.add_argument("--optimizer", help=FIELDS["optimizer"].allowed)
-    g.add_argument("--batch_size", "--batch-size", dest="batch_size", metavar="N",
-                   help="samples per update")
-    g.add_argument("--l_rate", "--learning-rate", "--lr", dest="l_rate", metavar="LR",
-                   help="learning rate")
-    g.add_argument("--beta", metavar="B", help="momentum β of momentum/nesterov")
-    m = p.add_argument_group("model and training")
-    m.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, e.g. 64 or 256,128")
-    m.add_argument("--init", help=FIELDS["init"].allowed)
-    m.add_argument("--epochs", metavar="N")
-    m.add_argument("--seed", metavar="N")
-    m.add_argument("--dataset", metavar="NAME|DIR",
-                   help="'mnist', 'fashion-mnist' or a directory of IDX files")
-    m.add_argument("--data-dir", dest="dataset", metavar="DIR", help="same as --dataset DIR")
-    m.add_argument("--weight-decay", dest="weight_decay", metavar="L")
-    m.add_argument("--dropout", metavar="P")
-    m.add_argument("--schedule", help=FIELDS["schedule"].allowed)
-    m.add_argument("--warmup", metavar="EPOCHS", help="linear learning-rate warm-up")
-    m.add_argument("--lr-step-epochs", dest="lr_step_epochs", metavar="N")
-    m.add_argument("--lr-gamma", dest="lr_gamma", metavar="F")
-    m.add_argument("--beta1", metavar="B")
-    m.add_argument("--beta2", metavar="B")
-    m.add_argument("--alpha", metavar="A", help="RMSprop decay")
-    m.add_argument("--eps", metavar="E")
-    m.add_argument("--subset", metavar="N", help="train on N samples only")
-    m.add_argument("--val-fraction", dest="val_fraction", metavar="F")
-    m.add_argument("--dtype", help=FIELDS["dtype"].allowed)
+    for heading, names in FLAG_GROUPS.items():
+        group = p.add_argument_group(heading)
+        for name in names:
+            spec = FIELDS[name]
+            group.add_argument(*spec.flags, dest=_dest(spec.flags[0]), metavar=spec.metavar,
+                               help=spec.flag_help)
     r = p.add_argument_group("run")
     r.add_argument("--preset", metavar="NAME", help="start from: " + ", ".join(PRESETS))
     r.add_argument("--threads", metavar="N|auto", default="auto",

@@ -45,7 +45,7 @@ class FieldSpec:
     allowed: str
     """The text after "expected" in an error message."""
     doc: str
-    """One line for help screens and --help."""
+    """One line for the help screen (``flag_help`` is the line in ``--help``)."""
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -53,62 +53,93 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     live: bool = False
     """True when the field may change while a run trains (applied at the next batch)."""
+    flags: tuple[str, ...] = ()
+    """Every command-line spelling of the field, the main one first: the tutorial's
+    (``--l_rate``, ``--batch_size``) and the project's (``--learning-rate``, ``--lr``)."""
+    metavar: str | None = None
+    """What ``--help`` shows after the flag (None: the flag's own name in capitals)."""
+    flag_help: str | None = None
+    """The flag's line in ``--help`` (None: none); a choice field lists its choices."""
 
 
 def _num(kind: str, low: float, high: float, doc: str, *, low_open: bool = False,
-         live: bool = False) -> FieldSpec:
+         live: bool = False, flags: tuple[str, ...] = (), metavar: str | None = None,
+         flag_help: str | None = None) -> FieldSpec:
     if kind == "int":
         allowed = f"a whole number from {int(low)} to {int(high)}"
     else:
         left = "(" if low_open else "["
         allowed = f"a finite number in {left}{low:g}, {high:g}]"
-    return FieldSpec(kind, allowed, doc, low, high, low_open, live=live)
+    return FieldSpec(kind, allowed, doc, low, high, low_open, live=live, flags=flags,
+                     metavar=metavar, flag_help=flag_help)
 
 
-def _choice(choices: tuple[str, ...], doc: str) -> FieldSpec:
-    return FieldSpec("choice", "one of " + ", ".join(choices), doc, choices=choices)
+def _choice(choices: tuple[str, ...], doc: str, flags: tuple[str, ...]) -> FieldSpec:
+    allowed = "one of " + ", ".join(choices)
+    return FieldSpec("choice", allowed, doc, choices=choices, flags=flags, flag_help=allowed)
 
 
 FIELDS: dict[str, FieldSpec] = {
     "dataset": FieldSpec("str", "'mnist', 'fashion-mnist' or a directory of IDX files",
                          "'mnist' (bundled), 'fashion-mnist' (downloaded once) or a directory "
-                         "holding the four IDX files"),
+                         "holding the four IDX files", flags=("--dataset", "--data-dir"),
+                         metavar="NAME|DIR",
+                         flag_help="'mnist', 'fashion-mnist' or a directory of IDX files"),
     "hidden_sizes": FieldSpec(
         "sizes", f"comma-separated layer sizes, 1 to {MAX_LAYERS} layers of 1 to {MAX_LAYER_SIZE}",
-        "hidden layer sizes, e.g. 64 or 256,128"),
-    "activation": _choice(ACTIVATIONS, "activation of the hidden layers"),
-    "init": _choice(INITS, "weight init: lecun (variance 1/fan_in), he (2/fan_in), xavier"),
-    "optimizer": _choice(OPTIMIZERS, "update rule"),
+        "hidden layer sizes, e.g. 64 or 256,128", flags=("--hidden",), metavar="SIZES",
+        flag_help="hidden layer sizes, e.g. 64 or 256,128"),
+    "activation": _choice(ACTIVATIONS, "activation of the hidden layers", ("--activation",)),
+    "init": _choice(INITS, "weight init: lecun (variance 1/fan_in), he (2/fan_in), xavier",
+                    ("--init",)),
+    "optimizer": _choice(OPTIMIZERS, "update rule", ("--optimizer",)),
     "learning_rate": _num("float", 0, 1000, "step size (before the schedule)", low_open=True,
-                          live=True),
+                          live=True, flags=("--l_rate", "--learning-rate", "--lr"),
+                          metavar="LR", flag_help="learning rate"),
     "momentum": _num("float", 0, 0.999, "β of momentum/nesterov",
-                     live=True),
-    "beta1": _num("float", 0, 0.999, "Adam/AdamW β1: decay of the mean of gradients", live=True),
+                     live=True, flags=("--beta",), metavar="B",
+                     flag_help="momentum β of momentum/nesterov"),
+    "beta1": _num("float", 0, 0.999, "Adam/AdamW β1: decay of the mean of gradients", live=True,
+                  flags=("--beta1",), metavar="B"),
     "beta2": _num("float", 0, 0.999999, "Adam/AdamW β2: decay of the mean of squared gradients",
-                  live=True),
+                  live=True, flags=("--beta2",), metavar="B"),
     "alpha": _num("float", 0, 0.999999, "RMSprop α: decay of the mean of squared gradients",
-                  live=True),
+                  live=True, flags=("--alpha",), metavar="A", flag_help="RMSprop decay"),
     "eps": _num("float", 0, 1, "small number added to denominators (rmsprop, adam, adamw)",
-                low_open=True),
-    "weight_decay": _num("float", 0, 10, "L2 weight decay λ (decoupled for adamw)", live=True),
+                low_open=True, flags=("--eps",), metavar="E"),
+    "weight_decay": _num("float", 0, 10, "L2 weight decay λ (decoupled for adamw)", live=True,
+                         flags=("--weight-decay",), metavar="L"),
     "dropout": _num("float", 0, 0.95, "probability of dropping a hidden unit in training",
-                    live=True),
-    "schedule": _choice(SCHEDULES, "learning-rate schedule over epochs"),
-    "warmup_epochs": _num("float", 0, 1000, "linear warm-up from 0, in epochs (any schedule)"),
-    "lr_step_epochs": _num("int", 1, MAX_EPOCHS, "step schedule: epochs between decays"),
+                    live=True, flags=("--dropout",), metavar="P"),
+    "schedule": _choice(SCHEDULES, "learning-rate schedule over epochs", ("--schedule",)),
+    "warmup_epochs": _num("float", 0, 1000, "linear warm-up from 0, in epochs (any schedule)",
+                          flags=("--warmup",), metavar="EPOCHS",
+                          flag_help="linear learning-rate warm-up"),
+    "lr_step_epochs": _num("int", 1, MAX_EPOCHS, "step schedule: epochs between decays",
+                           flags=("--lr-step-epochs",), metavar="N"),
     "lr_gamma": _num("float", 0, 1, "step/exponential schedule: factor per decay",
-                     low_open=True),
-    "batch_size": _num("int", 1, MAX_BATCH_SIZE, "samples per update", live=True),
-    "epochs": _num("int", 1, MAX_EPOCHS, "passes over the training set"),
-    "seed": _num("int", 0, MAX_SEED, "seed of every random choice in the run"),
-    "val_fraction": _num("float", 0, 0.5, "share of the training set held out for validation"),
+                     low_open=True, flags=("--lr-gamma",), metavar="F"),
+    "batch_size": _num("int", 1, MAX_BATCH_SIZE, "samples per update", live=True,
+                       flags=("--batch_size", "--batch-size"), metavar="N",
+                       flag_help="samples per update"),
+    "epochs": _num("int", 1, MAX_EPOCHS, "passes over the training set", flags=("--epochs",),
+                   metavar="N"),
+    "seed": _num("int", 0, MAX_SEED, "seed of every random choice in the run", flags=("--seed",),
+                 metavar="N"),
+    "val_fraction": _num("float", 0, 0.5, "share of the training set held out for validation",
+                         flags=("--val-fraction",), metavar="F"),
     "subset": FieldSpec("optional_int", "empty (all) or a whole number from 1 to 10000000",
-                        "train on only this many samples (empty: all)", 1, 10_000_000),
-    "dtype": _choice(DTYPES, "floating-point type of the weights and the hot loop"),
+                        "train on only this many samples (empty: all)", 1, 10_000_000,
+                        flags=("--subset",), metavar="N", flag_help="train on N samples only"),
+    "dtype": _choice(DTYPES, "floating-point type of the weights and the hot loop", ("--dtype",)),
 }
 
 #: Fields that may change while a run trains.
 LIVE_FIELDS: tuple[str, ...] = tuple(name for name, spec in FIELDS.items() if spec.live)
+
+#: Command-line flag (``--l_rate``, ``--learning-rate``) → the config field it sets.
+FLAG_TO_FIELD: dict[str, str] = {flag: name for name, spec in FIELDS.items()
+                                 for flag in spec.flags}
 
 
 APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.activations import get_activation
+from engine.config import INITS
 from engine.losses import l2_penalty, softmax, softmax_cross_entropy
 from engine.metrics import scale_pixels
-
-INITS = ("lecun", "he", "xavier")
 
 SPARSE_INPUT_SHARE = 0.9
 """Below this share of input columns with any nonzero pixel in a batch, ``loss_and_grads``

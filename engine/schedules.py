@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-SCHEDULES = ("constant", "step", "exponential", "cosine")
+from engine.config import SCHEDULES
 
 
 def lr_factor(

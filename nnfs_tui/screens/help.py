@@ -20,8 +20,7 @@ from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widget import Widget
 
-from engine.cli import FLAG_FIELDS
-from engine.config import FIELDS, PRESET_DOCS
+from engine.config import FIELDS, FLAG_TO_FIELD, PRESET_DOCS
 from nnfs_tui.keymap import KEYMAP, plain
 from nnfs_tui.widgets.form import FORM_ORDER
 
@@ -103,8 +102,8 @@ def keys_text(width: int = 76) -> Text:
 def in_app_words(doc: str) -> str:
     """A command-line tip in the app's words: ``--l_rate 4`` → ``learning_rate 4 in the
     form``."""
-    return re.sub(r"--(\w+)\s+([^\s)]+)",
-                  lambda m: f"{FLAG_FIELDS.get(m[1], m[1])} {m[2]} in the form", doc)
+    return re.sub(r"(--[\w-]+)\s+([^\s)]+)",
+                  lambda m: f"{FLAG_TO_FIELD.get(m[1], m[1][2:])} {m[2]} in the form", doc)
 
 
 def fields_text(width: int = 76) -> Text:

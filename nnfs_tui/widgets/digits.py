@@ -7,9 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from rich.color import Color
 from rich.console import RenderableType
-from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -19,33 +17,7 @@ from textual.widget import Widget
 
 from engine.data import Dataset
 from nnfs_tui.widgets.live import LiveView
-
-UPPER_HALF = "▀"
-#: Binary half blocks for terminals without colour: (top on, bottom on) -> character.
-MONO_BLOCKS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
-
-
-def render_image(pixels: np.ndarray, shape: tuple[int, int], *, color: bool = True) -> Text:
-    """Two pixel rows per text row: the upper half block's foreground is the upper pixel,
-    its background the lower one (grey levels). Without colour, pixels above half intensity
-    are drawn with ▀ ▄ █."""
-    height, width = shape
-    image = np.asarray(pixels, dtype=np.uint8).reshape(height, width)
-    if height % 2:
-        image = np.vstack([image, np.zeros((1, width), dtype=np.uint8)])
-    text = Text(no_wrap=True, overflow="crop")
-    for row in range(0, image.shape[0], 2):
-        top, bottom = image[row], image[row + 1]
-        if color:
-            for a, b in zip(top.tolist(), bottom.tolist(), strict=True):
-                text.append(UPPER_HALF, Style(color=Color.from_rgb(a, a, a),
-                                              bgcolor=Color.from_rgb(b, b, b)))
-        else:
-            text.append("".join(MONO_BLOCKS[(bool(a >= 128), bool(b >= 128))]
-                                for a, b in zip(top.tolist(), bottom.tolist(), strict=True)))
-        if row + 2 < image.shape[0]:
-            text.append("\n")
-    return text
+from nnfs_tui.widgets.pixels import render_image
 
 
 def probability_bars(probabilities: np.ndarray | None, names: tuple[str, ...], *, label: int,

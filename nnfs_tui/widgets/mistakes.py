@@ -22,9 +22,15 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.data import Dataset
-from nnfs_tui.widgets.digits import probability_bars, render_image
-from nnfs_tui.widgets.pixels import PLAIN, grey_rgb, half_block_strips, mono_strips
-from nnfs_tui.widgets.weights import downsample
+from nnfs_tui.widgets.digits import probability_bars
+from nnfs_tui.widgets.pixels import (
+    PLAIN,
+    downsample,
+    grey_rgb,
+    half_block_strips,
+    mono_strips,
+    render_image,
+)
 
 
 def cell_images(y_true: np.ndarray, predicted: np.ndarray, probabilities: np.ndarray,

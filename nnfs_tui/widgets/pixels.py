@@ -1,9 +1,10 @@
-"""Images as lines of coloured cells, fast enough to redraw on every key press.
+"""Images as lines of coloured cells: the primitive every picture in the app is drawn with.
 
-The digit viewer builds a Rich ``Text`` per image (:func:`nnfs_tui.widgets.digits.render_image`),
-which is fine for a picture that changes on a key press or an epoch. A canvas under a moving
-brush redraws far more often, so here an (h, w, 3) image becomes Textual ``Strip``\\ s of
-segments with cached styles: no markup, no per-cell style conversion.
+The digit widgets (digits, mistakes, weights, canvas) build on this module, never the reverse.
+:func:`render_image` makes a Rich ``Text`` per image, which is fine for a picture that changes
+on a key press or an epoch. A canvas under a moving brush redraws far more often, so there an
+(h, w, 3) image becomes Textual ``Strip``\\ s of segments with cached styles
+(:func:`half_block_strips`): no markup, no per-cell style conversion.
 
 Half blocks put two pixel rows in one text row: the upper half block ``▀`` is coloured with the
 upper pixel (foreground) on the lower pixel (background).
@@ -17,11 +18,50 @@ import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from nnfs_tui.widgets.digits import MONO_BLOCKS, UPPER_HALF
+#: Two pixel rows in one cell: the upper pixel is the foreground, the lower the background.
+UPPER_HALF = "▀"
+#: Binary half blocks for terminals without colour: (top on, bottom on) -> character.
+MONO_BLOCKS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
+
+
+def render_image(pixels: np.ndarray, shape: tuple[int, int], *, color: bool = True) -> Text:
+    """Two pixel rows per text row: the upper half block's foreground is the upper pixel,
+    its background the lower one (grey levels). Without colour, pixels above half intensity
+    are drawn with ▀ ▄ █."""
+    height, width = shape
+    image = np.asarray(pixels, dtype=np.uint8).reshape(height, width)
+    if height % 2:
+        image = np.vstack([image, np.zeros((1, width), dtype=np.uint8)])
+    text = Text(no_wrap=True, overflow="crop")
+    for row in range(0, image.shape[0], 2):
+        top, bottom = image[row], image[row + 1]
+        if color:
+            for a, b in zip(top.tolist(), bottom.tolist(), strict=True):
+                text.append(UPPER_HALF, Style(color=Color.from_rgb(a, a, a),
+                                              bgcolor=Color.from_rgb(b, b, b)))
+        else:
+            text.append("".join(MONO_BLOCKS[(bool(a >= 128), bool(b >= 128))]
+                                for a, b in zip(top.tolist(), bottom.tolist(), strict=True)))
+        if row + 2 < image.shape[0]:
+            text.append("\n")
+    return text
+
+
+def downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over factor×factor blocks (edges padded with zeros): (h, w) → (⌈h/f⌉, ⌈w/f⌉)."""
+    if factor == 1:
+        return image
+    h, w = image.shape
+    hh, ww = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.zeros((hh, ww), dtype=image.dtype)
+    padded[:h, :w] = image
+    return padded.reshape(hh // factor, factor, ww // factor, factor).mean(axis=(1, 3))
+
 
 #: The style of text without colour (a segment needs one: filters read its colours).
 PLAIN = Style()

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from nnfs_tui.widgets.digits import UPPER_HALF, render_image
+from nnfs_tui.widgets.pixels import UPPER_HALF, downsample, render_image
 
 #: Colour of a weight of +1 (excites) and -1 (inhibits); 0 is black.
 POSITIVE_RGB = (255, 150, 30)
@@ -33,17 +33,6 @@ def diverging_color(value: float) -> Color:
     rgb = POSITIVE_RGB if v >= 0 else NEGATIVE_RGB
     a = abs(v)
     return Color.from_rgb(*(round(c * a) for c in rgb))
-
-
-def downsample(image: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over factor×factor blocks (edges padded with zeros): (h, w) → (⌈h/f⌉, ⌈w/f⌉)."""
-    if factor == 1:
-        return image
-    h, w = image.shape
-    hh, ww = -(-h // factor) * factor, -(-w // factor) * factor
-    padded = np.zeros((hh, ww), dtype=image.dtype)
-    padded[:h, :w] = image
-    return padded.reshape(hh // factor, factor, ww // factor, factor).mean(axis=(1, 3))
 
 
 def render_diverging(image: np.ndarray, *, color: bool = True) -> list[Text]:

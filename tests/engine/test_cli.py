@@ -12,8 +12,8 @@ import time
 import pytest
 
 from engine.checkpoint import load_checkpoint
-from engine.cli import build_parser, config_from_args, main
-from engine.config import APPLIES_WHEN, PRESETS, field_applies
+from engine.cli import FLAG_GROUPS, build_parser, config_from_args, main
+from engine.config import APPLIES_WHEN, FIELDS, PRESETS, field_applies, format_field
 from engine.optimizers import OPTIMIZERS
 
 FAST = ["--subset", "2000", "--hidden", "16", "--epochs", "2", "--quiet"]
@@ -37,6 +37,27 @@ def test_without_tutorial_flags_the_default_preset_is_used():
     config, _ = config_from_args(build_parser().parse_args(["--hidden", "256,128"]))
     assert config == PRESETS["default"].replace(hidden_sizes=(256, 128))
 
+
+
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_every_spelling_of_a_fields_flag_sets_that_field(name):
+    """The flags come from the field specs; each spelling reaches the config."""
+    value = format_field(name, getattr(PRESETS["fast"], name) if name != "dataset"
+                         else "fashion-mnist")
+    for flag in FIELDS[name].flags:
+        _, given = config_from_args(build_parser().parse_args([flag, value]))
+        assert set(given) == {name}, flag
+
+
+def test_help_lists_every_field_flag_once_under_one_heading(capsys):
+    listed = [name for names in FLAG_GROUPS.values() for name in names]
+    assert sorted(listed) == sorted(FIELDS)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for spec in FIELDS.values():
+        assert all(flag in text for flag in spec.flags)
+        assert spec.flag_help is None or " ".join(spec.flag_help.split()) in text
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--l_rate", "abc"], "nnfs-train: error: learning_rate: abc is not valid; expected a "

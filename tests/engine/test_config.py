@@ -8,7 +8,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.config import FIELDS, PRESETS, ConfigError, TrainConfig, parse_field, preset
+from engine import activations, checkpoint, optimizers
+from engine.config import (
+    ACTIVATIONS,
+    DTYPES,
+    FIELDS,
+    FLAG_TO_FIELD,
+    INITS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+    ConfigError,
+    TrainConfig,
+    parse_field,
+    preset,
+)
+from engine.network import MLP
 from engine.schedules import lr_factor
 
 
@@ -95,6 +110,54 @@ def test_presets():
 
 def test_every_field_has_a_doc_line():
     assert all(spec.doc and "\n" not in spec.doc for spec in FIELDS.values())
+
+
+def test_every_field_has_its_own_command_line_flags():
+    """Each field can be set from the command line, and no flag sets two fields."""
+    assert all(spec.flags for spec in FIELDS.values())
+    assert sum(len(spec.flags) for spec in FIELDS.values()) == len(FLAG_TO_FIELD)
+    assert FLAG_TO_FIELD["--l_rate"] == FLAG_TO_FIELD["--lr"] == "learning_rate"
+    assert FLAG_TO_FIELD["--beta"] == "momentum" and FLAG_TO_FIELD["--warmup"] == "warmup_epochs"
+
+
+def test_the_choice_lists_name_what_the_engine_implements():
+    """The config's lists, which the CLI, the form and the help screen offer, are exactly the
+    registries of the maths modules: nothing offered that cannot be built, nothing hidden."""
+    assert set(ACTIVATIONS) == set(activations.ACTIVATIONS)
+    assert set(OPTIMIZERS) == set(optimizers.OPTIMIZERS)
+    assert set(DTYPES) == set(checkpoint._FLOAT_DTYPES)
+    assert FIELDS["activation"].choices == ACTIVATIONS
+    assert FIELDS["optimizer"].choices == OPTIMIZERS
+    assert FIELDS["schedule"].choices == SCHEDULES
+    assert FIELDS["init"].choices == INITS
+    assert FIELDS["dtype"].choices == DTYPES
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_schedule_has_a_rule(schedule):
+    """A schedule added to the config without a rule in lr_factor raises here."""
+    factor = lr_factor(schedule, 9.0, 10, step_epochs=3, gamma=0.5)
+    assert 0.0 <= factor <= 1.0
+    assert (factor == 1.0) == (schedule == "constant")
+
+
+def test_an_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="schedule: linear is not valid"):
+        lr_factor("linear", 1.0, 10)
+
+
+@pytest.mark.parametrize(("init", "variance"), [
+    ("lecun", 1 / 400), ("he", 2 / 400), ("xavier", 2 / (400 + 600))])
+def test_every_init_draws_with_its_own_variance(init, variance):
+    assert set(INITS) == {"lecun", "he", "xavier"}  # a new init needs a row here
+    w = MLP([400, 600, 10], init=init, seed=0).params["W1"]
+    assert w.var() == pytest.approx(variance, rel=0.02)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_dtype_builds_a_network_of_that_type(dtype):
+    net = MLP([4, 3, 2], dtype=dtype)
+    assert all(p.dtype == dtype for p in net.params.values())
 
 
 @given(st.text(max_size=12), st.sampled_from(sorted(FIELDS)))

@@ -17,7 +17,8 @@ from nnfs_tui.screens.inspect import STRIP_TITLE, InspectScreen, snapshot
 from nnfs_tui.widgets.confusion import ConfusionMatrix
 from nnfs_tui.widgets.layer_health import LayerHealth
 from nnfs_tui.widgets.mistakes import CellStrip, MistakeViewer, cell_images
-from nnfs_tui.widgets.weights import WeightGrid, downsample
+from nnfs_tui.widgets.pixels import downsample
+from nnfs_tui.widgets.weights import WeightGrid
 from tests.tui.helpers import wait_for
 from tests.tui.models import ScreenHost, TrainedModel, trained_model
 

@@ -18,8 +18,8 @@ from nnfs_tui.keymap import KEYMAP
 from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.training import POINTS_PER_EPOCH, EventRelay
 from nnfs_tui.widgets import DigitViewer
-from nnfs_tui.widgets.digits import render_image
 from nnfs_tui.widgets.form import FORM_ORDER
+from nnfs_tui.widgets.pixels import render_image
 from nnfs_tui.widgets.plots import MAX_POINTS, Series
 from nnfs_tui.widgets.progress import format_duration, format_rate
 
