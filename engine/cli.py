@@ -27,7 +27,6 @@ from engine.config import (
     PRESETS,
     ConfigError,
     field_applies,
-    format_field,
     parse_field,
 )
 from engine.errors import NNFSError
@@ -444,7 +443,7 @@ def runs_main(argv: list[str]) -> int:
 
 
 def sweep_main(argv: list[str]) -> int:
-    from engine.sweep import expand, leaderboard, parse_grid, parse_sample, run_sweep
+    from engine.sweep import leaderboard, plan, run_sweep
 
     args = build_sweep_parser().parse_args(argv)
     if args.resume or args.save or args.no_record:
@@ -453,17 +452,15 @@ def sweep_main(argv: list[str]) -> int:
     prefix = "sweep-" if args.name is None else check_run_name(args.name) + "-"
     base, given = config_from_args(args)
     warn_unused(given, base)
-    grid = parse_grid((item[0], item[1:]) for item in args.vary if len(item) >= 2)
     if any(len(item) < 2 for item in args.vary):
         raise UsageError("--vary needs a field and at least one value")
-    sample = dict(parse_sample(text) for text in args.sample)
-    trials = expand(base, grid, sample, trials=_int_arg("trials", args.trials),
-                    seed=_int_arg("sweep-seed", args.sweep_seed))
+    trials = plan(base, ((item[0], item[1:]) for item in args.vary), args.sample,
+                  args.trials, args.sweep_seed, require_variation=False)
     store = RunStore(args.runs_dir)
     print(f"sweep: {plural(len(trials), 'trial')}, recorded in {store.root}", file=sys.stderr)
 
     def on_done(trial: Any, info: RunInfo) -> None:
-        varied = ", ".join(f"{k}={format_field(k, v)}" for k, v in trial.varied.items())
+        varied = trial.describe()
         score = info.best_val_acc if info.best_val_acc is not None else info.test_acc
         print(f"trial {trial.index + 1}/{len(trials)}{f' [{varied}]' if varied else ''} "
               f"{info.status}: {_fmt(score)} ({info.name})", file=sys.stderr, flush=True)

@@ -14,7 +14,6 @@ checked by the engine (:func:`~engine.sweep.parse_grid`, :func:`~engine.sweep.pa
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,86 +24,27 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.config import TrainConfig, format_field
 from engine.errors import ConfigError
-from engine.sweep import Trial, expand, parse_grid, parse_sample
+from engine.sweep import Trial, parse_vary, plan
 from nnfs_tui.dialogs.form import FormDialog
-
-#: The most trials one sweep from the app may have (each is a full training run).
-MAX_TRIALS = 1000
 
 #: Lines of the "vary" part of the dialog at first, and at most (Enter on the last one,
 #: when it is filled in, adds one).
 VARY_ROWS = 3
 MAX_VARY_ROWS = 8
 
-_VARY_FORMAT = "FIELD: VALUE [VALUE ...], e.g. learning_rate: 1e-3 3e-3"
-
-
-def parse_vary(text: str) -> tuple[str, list[str]] | None:
-    """``"learning_rate: 1e-3 3e-3"`` → ("learning_rate", ["1e-3", "3e-3"]); blank → None.
-
-    The colon may be left out (``learning_rate 1e-3 3e-3``); values are separated by spaces
-    (``hidden_sizes: 64 128,64`` is two architectures).
-    """
-    text = text.strip()
-    if not text:
-        return None
-    name, sep, rest = text.partition(":")
-    if not sep:
-        name, _, rest = text.partition(" ")
-    name = name.strip()
-    if "=" in name:
-        raise ConfigError("vary", text, _VARY_FORMAT + " (random samples go in the "
-                          "samples line)")
-    values = rest.split()
-    if not name or not values:
-        raise ConfigError("vary", text, _VARY_FORMAT)
-    return name, values
-
 
 def plan_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: str = "1",
                seed: str = "0") -> list[Trial]:
-    """The trials the dialog's text describes, on top of ``base``; raises ConfigError.
-
-    ``vary`` holds one "FIELD: VALUES" line per field (blank lines are skipped);
-    ``samples`` holds space-separated ``FIELD=log:LOW:HIGH`` / ``FIELD=uniform:LOW:HIGH``.
-    """
+    """The trials the dialog's text describes (one "FIELD: VALUES" line per grid field,
+    blank lines skipped; space-separated samples), planned by the engine; raises
+    ConfigError with the same words as ``nnfs-train sweep``."""
     items = [item for item in map(parse_vary, vary) if item is not None]
-    names = [name for name, _ in items]
-    for name in names:
-        if names.count(name) > 1:
-            raise ConfigError("vary", name, "each field on one line only")
-    grid = parse_grid(items)
-    sample: dict[str, tuple[str, float, float]] = {}
-    for text in samples.split():
-        name, spec = parse_sample(text)
-        if name in sample or name in grid:
-            raise ConfigError("sample", text, "a field that is not varied already")
-        sample[name] = spec
-    if not grid and not sample:
-        raise ConfigError("sweep", "(nothing to vary)",
-                          "at least one field to vary or to sample")
-    n_trials = _whole("trials", trials, 1, MAX_TRIALS)
-    n_seed = _whole("sweep seed", seed, 0, 2**32 - 1)
-    count = math.prod(len(v) for v in grid.values()) * (n_trials if sample else 1)
-    if count > MAX_TRIALS:
-        raise ConfigError("sweep", f"{count} trials", f"at most {MAX_TRIALS}")
-    return expand(base, grid, sample, trials=n_trials, seed=n_seed)
-
-
-def _whole(name: str, text: str, low: int, high: int) -> int:
-    raw = text.strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ConfigError(name, raw or "(empty)", f"a whole number from {low} to {high}")
-    return value
+    return plan(base, items, samples.split(), trials, seed)
 
 
 def describe(trial: Trial) -> str:
-    """``learning_rate=0.003, hidden_sizes=128,64``: what the sweep set for this trial."""
-    return ", ".join(f"{k}={format_field(k, v)}" for k, v in trial.varied.items())
+    """What the sweep set for this trial (see :meth:`Trial.describe`)."""
+    return trial.describe()
 
 
 @dataclass

@@ -15,7 +15,8 @@ from engine.errors import ConfigError
 from engine.runs import RunStore
 from engine.sweep import parse_sample
 from nnfs_tui.app import NNFSApp, create_app
-from nnfs_tui.dialogs.sweep import MAX_TRIALS, SweepDialog, plan_sweep
+from engine.sweep import MAX_TRIALS
+from nnfs_tui.dialogs.sweep import SweepDialog, plan_sweep
 from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
