@@ -331,6 +331,12 @@ class TrainConfig:
         return cls.from_dict(data)
 
 
+def architecture(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) -> str:
+    """The network as layer sizes joined by '-': inputs, ``hidden_sizes``, classes
+    (``784-256-10``)."""
+    return "-".join(str(s) for s in (n_inputs, *config.hidden_sizes, n_classes))
+
+
 def parameter_count(n_inputs: int, hidden_sizes: tuple[int, ...] | list[int],
                     n_classes: int) -> int:
     """Weights plus biases of an n_inputs-hidden-n_classes MLP."""

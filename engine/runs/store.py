@@ -26,19 +26,18 @@ import math
 import os
 import re
 import shutil
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import LIVE_FIELDS, TrainConfig, check_field, format_field
+from engine.config import LIVE_FIELDS, TrainConfig, check_field
 from engine.errors import ConfigError, NNFSError
-from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
 from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
+from engine.numbers import finite_number, finite_or_none
 
 if TYPE_CHECKING:
-    from engine.training import Trainer
+    from engine.runs.recorder import RunRecorder
 
 METRIC_COLUMNS = ("epoch", "epoch_seconds", "train_loss", "train_acc", "val_loss", "val_acc",
                   "test_loss", "test_acc", "lr", "step")
@@ -67,11 +66,6 @@ def check_run_name(name: str) -> str:
     return name
 
 
-def architecture(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) -> str:
-    """'784-256-10' style description of the network."""
-    return "-".join(str(s) for s in (n_inputs, *config.hidden_sizes, n_classes))
-
-
 def _write_atomic(path: Path, text: str) -> None:
     try:
         atomic_write_text(path, text)
@@ -79,10 +73,10 @@ def _write_atomic(path: Path, text: str) -> None:
         raise RunStoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def score(best_val_acc: float | None, test_acc: float | None) -> float | None:
+    """How good a run (or an epoch) is: the validation accuracy, else (no validation split)
+    the test accuracy; None when that is missing or not finite."""
+    return finite_or_none(best_val_acc if best_val_acc is not None else test_acc)
 
 
 @dataclass
@@ -124,6 +118,11 @@ class RunInfo:
     rerun replays them (``Trainer(planned_changes=...)``) to repeat the run exactly."""
     live_change_epochs: dict[int, float] = field(default_factory=dict)
     """Where on the epoch axis each live change took effect: step -> epoch (e.g. 1.6)."""
+
+    @property
+    def score(self) -> float | None:
+        """Best validation accuracy, else test accuracy (see :func:`score`)."""
+        return score(self.best_val_acc, self.test_acc)
 
     def row(self) -> dict[str, Any]:
         """One row of the Runs table / CSV export, keyed by TABLE_COLUMNS."""
@@ -195,9 +194,12 @@ class RunStore:
             raise RunStoreError(f"run {name!r} already exists in {self.root}") from None
         except OSError as exc:
             raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        from engine.runs.recorder import RunRecorder  # it writes with this module's helpers
+
         return RunRecorder(path, config)
 
     def path_of(self, name: str) -> Path:
+        """The directory of the run called ``name`` (checked to be a safe name)."""
         return self.root / check_run_name(name)
 
     def list(self) -> list[RunInfo]:
@@ -232,12 +234,12 @@ class RunStore:
         if info.status == "running" and isinstance(pid, int) and not pid_alive(pid):
             info.status = "interrupted"  # its process is gone: it crashed or was killed
         info.started_at = str(meta.get("started_at", ""))
-        info.seconds = _number(meta.get("seconds")) or 0.0
-        info.epochs_completed = int(_number(meta.get("epochs_completed")) or 0)
-        info.best_val_acc = _number(meta.get("best_val_acc"))
-        best_epoch = _number(meta.get("best_epoch"))
+        info.seconds = finite_number(meta.get("seconds")) or 0.0
+        info.epochs_completed = int(finite_number(meta.get("epochs_completed")) or 0)
+        info.best_val_acc = finite_number(meta.get("best_val_acc"))
+        best_epoch = finite_number(meta.get("best_epoch"))
         info.best_epoch = int(best_epoch) if best_epoch is not None else None
-        info.test_acc = _number(meta.get("test_acc"))
+        info.test_acc = finite_number(meta.get("test_acc"))
         info.reason = str(meta.get("reason", ""))
         info.architecture = str(meta.get("architecture", ""))
         info.live_changes = _read_live_changes(meta.get("live_changes"))
@@ -263,220 +265,11 @@ class RunStore:
         writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS)
         writer.writeheader()
         for run in runs:
-            writer.writerow({k: ("" if v is None else _finite_or_none(v))
+            writer.writerow({k: ("" if v is None else finite_or_none(v))
                              for k, v in run.row().items()})
         out = Path(path)
         _write_atomic(out, buf.getvalue())
         return out
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-class RunRecorder:
-    """An event handler that writes a run's files as it trains.
-
-    Use it as (or inside) a Trainer's ``on_event`` after :meth:`attach`::
-
-        recorder = store.create(config)
-        trainer = Trainer(config, data, on_event=recorder)
-        recorder.attach(trainer)
-    """
-
-    def __init__(self, path: Path, config: TrainConfig) -> None:
-        self.path = path
-        self.name = path.name
-        self.config = config
-        self.trainer: Trainer | None = None
-        self.rows: list[dict[str, Any]] = []
-        self.best_score: float | None = None
-        self.best_epoch: int | None = None
-        self.best_val_acc: float | None = None
-        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._t0 = time.monotonic()
-        self.reason = ""
-        """Why the run failed, when it did."""
-        self.live_changes: list[dict[str, Any]] = []
-        """Hyperparameters changed during the run: step, epoch and the new values."""
-        self.continued_from: dict[str, Any] | None = None
-        """Where a run that continued a checkpoint started (epoch, step); None for a run
-        trained from its first step."""
-        self.errors: list[str] = []
-        """Messages of writes that failed (the run goes on; the UI may show them)."""
-        self._write_config(config)
-        self._write_meta("running")
-
-    def attach(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        st = trainer.state
-        if st.step > 0:  # a checkpoint continued: this record starts part-way
-            self.continued_from = {"epoch": st.epoch, "step": st.step,
-                                   "epoch_progress": st.epoch + st.position / max(
-                                       len(trainer.dataset.x_train), 1)}
-
-    def __call__(self, event: Event) -> None:
-        try:
-            self.handle(event)
-        except NNFSError as exc:  # a full disk must not kill the training thread
-            self.errors.append(str(exc))
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.config = event.config
-            self._write_config(event.config)
-            self._write_meta("running")
-        elif isinstance(event, EpochEnded):
-            self.rows.append(event.to_dict())
-            self._write_metrics()
-            score = event.val_acc if event.val_acc is not None else event.test_acc
-            if score is not None and math.isfinite(score) and (
-                    self.best_score is None or score > self.best_score):
-                self.best_score, self.best_epoch = score, event.epoch
-                self.best_val_acc = event.val_acc
-                if self.trainer is not None:
-                    self.trainer.save(self.path / "best.npz")
-            self._write_meta("running", epochs=event.epoch)
-        elif isinstance(event, HyperparametersChanged):
-            self.live_changes.append({"step": event.step, "epoch": event.epoch_progress,
-                                      "changes": dict(event.changes)})
-            self._write_meta("running", epochs=len(self.rows))
-        elif isinstance(event, RunFinished):
-            if self.trainer is not None:
-                self.trainer.save(self.path / "final.npz")
-            self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
-
-    def fail(self, reason: str) -> None:
-        """The training thread raised: mark the run "failed" with the reason (its best.npz
-        and metrics.csv still hold everything up to the last finished epoch)."""
-        self.reason = reason
-        try:
-            self._write_meta("failed", epochs=len(self.rows))
-        except NNFSError as exc:
-            self.errors.append(str(exc))
-
-    def _write_config(self, config: TrainConfig) -> None:
-        _write_atomic(self.path / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-
-    def _write_metrics(self) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in self.rows:
-            writer.writerow({k: ("" if row.get(k) is None else _finite_or_none(row.get(k)))
-                             for k in METRIC_COLUMNS})
-        _write_atomic(self.path / "metrics.csv", buf.getvalue())
-
-    def _write_meta(self, status: str, *, epochs: int = 0,
-                    finished: RunFinished | None = None) -> None:
-        n_in = self.trainer.dataset.n_features if self.trainer else 784
-        n_out = self.trainer.dataset.n_classes if self.trainer else 10
-        last = self.rows[-1] if self.rows else {}
-        meta = {
-            "name": self.name,
-            "status": status,
-            "started_at": self.started_at,
-            "seconds": finished.seconds if finished else (
-                self.trainer.state.elapsed if self.trainer else 0.0),
-            "wall_seconds": time.monotonic() - self._t0,
-            "epochs_completed": epochs,
-            "architecture": architecture(self.config, n_in, n_out),
-            "best_val_acc": self.best_val_acc,
-            "best_epoch": self.best_epoch,
-            "test_acc": finished.test_acc if finished else last.get("test_acc"),
-            "reason": finished.reason if finished else self.reason,
-            "live_changes": self.live_changes,
-            "continued_from": self.continued_from,
-            "pid": os.getpid(),
-        }
-        if finished:
-            meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        clean = {k: _finite_or_none(v) for k, v in meta.items()}
-        _write_atomic(self.path / "run.json", json.dumps(clean, indent=2) + "\n")
-
-
-@dataclass(frozen=True)
-class LiveChange:
-    """Hyperparameters a run changed while it trained (as recorded in run.json)."""
-
-    step: int
-    """The first update that used the new values."""
-    epoch: float | None
-    """Where that was on the epoch axis (None when run.json does not say)."""
-    changes: dict[str, Any]
-    """Field name to new value."""
-
-    def describe(self) -> str:
-        """e.g. ``learning_rate → 0.5 at step 301 (epoch 1.6)``."""
-        values = ", ".join(f"{name} → {_format_value(name, value)}"
-                           for name, value in self.changes.items())
-        where = f"step {self.step}" + ("" if self.epoch is None else f" (epoch {self.epoch:.1f})")
-        return f"{values} at {where}"
-
-
-def live_changes_of(run: RunInfo) -> tuple[LiveChange, ...]:
-    """The run's live changes, in order, with the epoch each took effect at."""
-    return tuple(LiveChange(step, run.live_change_epochs.get(step), dict(changes))
-                 for step, changes in run.live_changes)
-
-
-@dataclass
-class ConfigDiff:
-    """How two runs' settings differ: the config fields they started with, and the
-    hyperparameters changed by hand while they trained (which a rerun replays)."""
-
-    left: str
-    """The first run's name."""
-    right: str
-    """The second run's name."""
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    """Config field -> (left value, right value), for the fields that differ."""
-    left_live: tuple[LiveChange, ...] = ()
-    """The first run's live changes (all of them, whether or not they differ)."""
-    right_live: tuple[LiveChange, ...] = ()
-    """The second run's live changes."""
-
-    @property
-    def live_changes_differ(self) -> bool:
-        """True when the runs changed different values, or at different steps."""
-        def key(live: tuple[LiveChange, ...]) -> list[tuple[int, dict[str, Any]]]:
-            return [(c.step, c.changes) for c in live]
-        return key(self.left_live) != key(self.right_live)
-
-    @property
-    def identical(self) -> bool:
-        """Same config and same live changes: same seed, same result."""
-        return not self.changes and not self.live_changes_differ
-
-    def summary(self) -> str:
-        """One line: "1 field differs", "2 fields and the live changes differ", ..."""
-        n = len(self.changes)
-        fields = f"{n} config field{'s' * (n != 1)}"
-        if self.live_changes_differ:
-            return (f"{fields} and the live changes differ" if n
-                    else "The configs are the same; the live changes differ")
-        if not n:
-            return "Identical: same config, same live changes"
-        return f"{fields} differ{'s' * (n == 1)}"
-
-
-def diff_configs(a: RunInfo, b: RunInfo) -> ConfigDiff:
-    """How two runs' settings differ: config fields (name → (a's value, b's value)) and the
-    live changes of each run."""
-    da = a.config.to_dict() if a.config else {}
-    db = b.config.to_dict() if b.config else {}
-    changes = {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db))
-               if da.get(k) != db.get(k)}
-    return ConfigDiff(a.name, b.name, changes, live_changes_of(a), live_changes_of(b))
-
-
-def _format_value(name: str, value: Any) -> str:
-    try:
-        return format_field(name, value) or str(value)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _read_live_change_epochs(raw: Any) -> dict[int, float]:
@@ -485,7 +278,7 @@ def _read_live_change_epochs(raw: Any) -> dict[int, float]:
     for entry in raw if isinstance(raw, list) else []:
         if not isinstance(entry, dict):
             continue
-        step, epoch = entry.get("step"), _number(entry.get("epoch"))
+        step, epoch = entry.get("step"), finite_number(entry.get("epoch"))
         if isinstance(step, int) and not isinstance(step, bool) and epoch is not None:
             out[step] = epoch
     return out

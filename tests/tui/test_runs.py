@@ -114,9 +114,20 @@ class DialogApp(App[None]):
 
 
 async def opened(pilot: Pilot) -> RunsScreen:
+    """The Runs screen once its worker has read the store and the rows are laid out."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen)
                    and pilot.app.screen.query(RunsTable)
                    and pilot.app.screen.table.row_count > 0, "the runs table")
+    screen = pilot.app.screen
+    await pilot.pause()  # the rows may have changed the layout: let the table refit first
+    await wait_for(pilot, lambda: screen.table.fitted, "the columns to fit the width")
+    return screen
+
+
+async def runs_read(pilot: Pilot) -> RunsScreen:
+    """The Runs screen once its worker has read the store (an empty one too)."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen)
+                   and pilot.app.screen.loaded, "the runs to be read")
     return pilot.app.screen
 
 
@@ -385,8 +396,7 @@ async def test_new_runs_and_runs_in_progress_update_without_a_key(store, monkeyp
 async def test_an_empty_runs_directory_says_how_runs_get_there(tmp_path) -> None:
     app = RunsApp(RunStore(tmp_path / "none-yet"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        screen = app.screen
+        screen = await runs_read(pilot)
         assert "No runs recorded yet" in str(screen.query_one("#runs-detail").render())
         await pilot.press("space", "d", "r", "x", "e", "m", "s", "escape")
         assert app.screen is screen
@@ -698,7 +708,7 @@ async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy
 
 
 def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
-    from nnfs_tui.widgets.runs_table import parse_filter
+    from engine.runs import parse_filter
 
     assert parse_filter(">=1").problems == (">=1: name a column first (e.g. lr>=1)",)
     assert parse_filter("lr>nan").problems == ("lr>nan: expected a finite number",)
