@@ -716,3 +716,40 @@ def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
     same = parse_filter("lr==0.01")
     assert not same.problems and same.terms == parse_filter("lr=0.01").terms
     assert parse_filter("relu lr>=1e-3").words == ("relu",)
+
+
+async def test_nnfs_train_runs_lists_in_the_screens_order(store, capsys) -> None:
+    """`nnfs-train runs --filter --sort --reverse` and the screen's filter and sort menu
+    put the same runs in the same order (runs without a value last either way)."""
+    from engine.cli import main
+
+    def cli(*args: str) -> list[str]:
+        capsys.readouterr()
+        assert main(["runs", "--runs-dir", str(store.root), *args, "--json"]) == 0
+        return [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()]
+
+    columns = ("test_acc", "best_val_acc", "learning_rate", "architecture", "name", "status",
+               None)
+    # the app takes over stdout while it runs: ask the CLI first
+    expected = {(column, reverse): cli(*([] if column is None else ["--sort", column]),
+                                       *(["--reverse"] if reverse else []))
+                for column in columns for reverse in (False, True)}
+    filtered = cli("--filter", "sgd lr>=0.1", "--sort", "test")
+    assert sorted(filtered) == ["b-sgd-16", "f-diverged"]
+    for reverse in (False, True):  # no test accuracy: last, whichever the direction
+        assert set(expected[("test_acc", reverse)][-3:]) == {"f-diverged", HALF_WRITTEN,
+                                                             INTERRUPTED}
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        for column in columns:
+            screen.sort_by(column)  # as the sort menu does: the column's first direction
+            await pilot.pause()
+            assert shown_names(screen) == expected[(column, False)], column
+            await pilot.press("S")  # reversed
+            assert shown_names(screen) == expected[(column, True)], column
+        screen.filter_input.value = "sgd lr>=0.1"
+        await pilot.pause()
+        screen.sort_by("test_acc")
+        await pilot.pause()
+        assert shown_names(screen) == filtered
