@@ -30,6 +30,7 @@ import numpy as np
 from engine.config import TrainConfig, architecture
 from engine.errors import CheckpointError, NNFSError
 from engine.fileio import atomic_write, remove_stale_temps
+from engine.numbers import finite_or_none
 
 FORMAT = "nnfs-tui-checkpoint"
 VERSION = 1
@@ -125,9 +126,7 @@ def _clean(value: Any) -> Any:
         return [_clean(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return finite_or_none(value)
 
 
 def save_checkpoint(path: str | Path, state: Checkpoint) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import tempfile
@@ -38,7 +37,17 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
-from engine.runs import TABLE_COLUMNS, RunInfo, RunStore, check_run_name
+from engine.numbers import finite_or_none
+from engine.runs import (
+    TABLE_COLUMNS,
+    RunInfo,
+    RunStore,
+    check_run_name,
+    default_descending,
+    parse_filter,
+    resolve_column,
+    sort_runs,
+)
 from engine.threads import resolve_threads
 
 
@@ -134,8 +143,15 @@ def build_sweep_parser() -> argparse.ArgumentParser:
 def build_runs_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nnfs-train runs", description="List, export or delete recorded runs.")
     p.add_argument("--runs-dir", dest="runs_dir", metavar="DIR")
+    p.add_argument("--filter", default="", metavar="EXPR",
+                   help="only the runs that match, in the Runs screen's filter language: "
+                        "words, or terms like lr>=1e-3 batch=64 test>97 status=diverged")
     p.add_argument("--sort", default="started", metavar="COLUMN",
-                   help="started (default) or one of: " + ", ".join(TABLE_COLUMNS))
+                   help="started (default: newest first) or one of: "
+                        + ", ".join(TABLE_COLUMNS) + " (or lr, batch, val, test, time, ...);"
+                        " accuracies best first, the rest ascending, runs without a value "
+                        "last, as the Runs screen sorts")
+    p.add_argument("--reverse", action="store_true", help="the other direction")
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     p.add_argument("--export", metavar="CSV", help="write the table to a CSV file")
     p.add_argument("--delete", metavar="NAME", help="delete a run")
@@ -247,8 +263,7 @@ def _clock(seconds: float) -> str:
 
 
 def _finite(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in d.items()}
+    return {k: finite_or_none(v) for k, v in d.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -419,14 +434,12 @@ def runs_main(argv: list[str]) -> int:
         store.delete(args.delete)
         print(f"deleted run {args.delete}")
         return EXIT_OK
-    runs = store.list()
-    if args.sort != "started":
-        if args.sort not in TABLE_COLUMNS:
-            raise ConfigError("sort", args.sort, "started or one of " + ", ".join(TABLE_COLUMNS))
-        numeric = args.sort in ("learning_rate", "batch_size", "epochs", "best_val_acc",
-                                "test_acc", "seconds")
-        runs.sort(key=lambda r: (r.row()[args.sort] is None,
-                                 -(r.row()[args.sort] or 0) if numeric else r.row()[args.sort]))
+    query = parse_filter(args.filter)
+    if query.problems:
+        raise ConfigError("filter", args.filter, "; ".join(query.problems))
+    column = None if args.sort == "started" else resolve_column(args.sort)
+    runs = sort_runs((run for run in store.list() if query.matches(run)), column,
+                     default_descending(column) != args.reverse)
     if args.export:
         path = store.export_csv(args.export, runs)
         print(f"wrote {len(runs)} runs to {path}")
@@ -461,9 +474,8 @@ def sweep_main(argv: list[str]) -> int:
 
     def on_done(trial: Any, info: RunInfo) -> None:
         varied = trial.describe()
-        score = info.best_val_acc if info.best_val_acc is not None else info.test_acc
         print(f"trial {trial.index + 1}/{len(trials)}{f' [{varied}]' if varied else ''} "
-              f"{info.status}: {_fmt(score)} ({info.name})", file=sys.stderr, flush=True)
+              f"{info.status}: {_fmt(info.score)} ({info.name})", file=sys.stderr, flush=True)
 
     runs = run_sweep(trials, store, workers=_int_arg("workers", args.workers), prefix=prefix,
                      on_done=on_done)

@@ -215,7 +215,4 @@ def run_sweep(trials: list[Trial], store: RunStore, *, workers: int = 1,
 
 def leaderboard(runs: list[RunInfo]) -> list[RunInfo]:
     """Runs sorted best first: by best validation accuracy, else by test accuracy."""
-    def score(r: RunInfo) -> float:
-        value = r.best_val_acc if r.best_val_acc is not None else r.test_acc
-        return -1.0 if value is None else value
-    return sorted(runs, key=score, reverse=True)
+    return sorted(runs, key=lambda r: -1.0 if r.score is None else r.score, reverse=True)

@@ -63,8 +63,10 @@ async def shoot(store: RunStore, out: Path) -> None:
     app = RunsApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await app.workers.wait_for_complete()  # the screen reads the store in a worker
+        await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, RunsScreen)
+        assert isinstance(screen, RunsScreen) and screen.loaded
         screen.sort_by("test_acc")
         await pilot.press("home")  # the best run
         for _ in range(5):

@@ -631,8 +631,7 @@ class NNFSApp(App[None]):
                 continue
         ranked = leaderboard(infos)
         best = ranked[0] if ranked else None
-        score = None if best is None else (
-            best.best_val_acc if best.best_val_acc is not None else best.test_acc)
+        score = None if best is None else best.score
         if best is not None and score is not None:
             which = "val" if best.best_val_acc is not None else "test"
             text += (f" Best: {sweep.label(names[best.name])}, {which} "

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import math
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.errors import NNFSError
+from engine.numbers import finite_number
 from engine.runs import RunStore
 
 #: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
@@ -48,8 +48,8 @@ def checkpoint_summary(path: Path) -> str:
         parts.append(f"epoch {epoch}" + (" + part of the next" if mid else "")
                      if epoch else "before the first epoch ended")
     for split in ("val", "test"):
-        value = last.get(f"{split}_acc")
-        if isinstance(value, int | float) and math.isfinite(value):
+        value = finite_number(last.get(f"{split}_acc"))
+        if value is not None:
             parts.append(f"{split} {100 * value:.2f}%")
     return " · ".join(parts)
 

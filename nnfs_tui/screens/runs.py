@@ -7,38 +7,42 @@ open model close it with a :class:`RunsResult` for the app to act on::
     app.push_screen(RunsScreen(store), callback=app.on_runs_result)
 
 Filter, sort, selection, cursor and split are kept for the session per runs directory
-(:class:`RunsView`), so F2 opens the screen the way it was left.
+(:class:`RunsView`), so F2 opens the screen the way it was left. The store is read by a thread
+worker (on opening, every AUTO_REFRESH seconds and after a delete), never on the UI thread;
+filter and sort are the engine's (:mod:`engine.runs.query`), the same as ``nnfs-train runs``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.config import TrainConfig, format_field
-from engine.errors import NNFSError
-from engine.runs import RunInfo, RunStore, diff_configs
-from nnfs_tui.dialogs import ConfigDiffDialog, ConfirmDialog, ExportDialog
-from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot, RunStyle, legend
-from nnfs_tui.widgets.runs_table import (
-    DESCENDING_FIRST,
-    HEADERS,
-    MARK_COLUMN,
-    RunsTable,
-    cells,
-    parse_filter,
-    sort_runs,
+from engine.runs import RunInfo, RunStore, default_descending
+from engine.runs.query import parse_filter, sort_runs
+from nnfs_tui.dialogs import SortMenu
+from nnfs_tui.screens.run_actions import Action, RunActions, RunsResult
+from nnfs_tui.screens.runs_parts import (
+    Metrics,
+    RunDetail,
+    RunPlots,
+    StoreRead,
+    read_store,
 )
+from nnfs_tui.widgets.overlay_plot import RUN_STYLES, OverlayPlot, RunStyle
+from nnfs_tui.widgets.runs_table import MARK_COLUMN, RunsTable
+
+__all__ = ["AUTO_REFRESH", "Action", "RunsResult", "RunsScreen", "RunsView", "SortMenu"]
 
 #: Which curves the plots show: the split's loss and accuracy (m cycles).
 SPLITS = ("test", "val", "train")
@@ -46,31 +50,6 @@ SPLITS = ("test", "val", "train")
 MAX_SELECTED = len(RUN_STYLES)
 #: Seconds between checks for new runs and progress of running ones.
 AUTO_REFRESH = 2.0
-#: The sort menu: "as recorded" (newest first), then every column.
-SORT_CHOICES: tuple[str | None, ...] = (None, *HEADERS)
-
-Action = Literal["rerun", "load_config", "open_checkpoint"]
-
-
-@dataclass(frozen=True)
-class RunsResult:
-    """What the Runs screen asks the app to do when it closes with a result."""
-
-    action: Action
-    """rerun: start a run with exactly ``config`` (same seed, same result);
-    load_config: put ``config`` into the form; open_checkpoint: load ``checkpoint``."""
-    config: TrainConfig
-    """The run's config as recorded (config.json)."""
-    run_name: str
-    """The run it came from."""
-    run_path: Path
-    """That run's directory."""
-    checkpoint: Path | None = None
-    """open_checkpoint: the run's final.npz (best.npz when there is no final)."""
-    live_changes: tuple[tuple[int, dict[str, Any]], ...] = ()
-    """Hyperparameters the run changed while it trained: (step, new values), in order; a
-    rerun passes them to ``Trainer(planned_changes=...)`` to repeat the run exactly."""
-
 
 @dataclass
 class RunsView:
@@ -90,53 +69,7 @@ class RunsView:
     """Which split the plots showed."""
 
 
-class SortMenu(ModalScreen[str | None]):
-    """Pick the column to sort by: ↑↓ and Enter (or a click); the current one again reverses
-    the order. Returns the column key, "" for newest first, or None when cancelled."""
-
-    BINDINGS = [Binding("escape,s,q", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    SortMenu { align: center middle; }
-    SortMenu OptionList {
-        width: 34; height: auto; max-height: 90%;
-        border: round $accent; background: $surface;
-    }
-    """
-
-    def __init__(self, column: str | None, descending: bool) -> None:
-        super().__init__()
-        self.column: str | None = column
-        """The column the rows are sorted by now."""
-        self.descending: bool = descending
-        """Its direction."""
-
-    def compose(self) -> ComposeResult:
-        options = []
-        for key in SORT_CHOICES:
-            label = "newest first (as recorded)" if key is None else HEADERS[key]
-            if key == self.column:
-                label += "  ▼" if self.descending else "  ▲"
-                label += " (Enter reverses)" if key is not None else ""
-            options.append(Option(label, id=key or "-"))
-        menu = OptionList(*options, id="sort-menu")
-        menu.border_title = "Sort by"
-        menu.border_subtitle = "Enter sorts · Esc cancels"
-        yield menu
-
-    def on_mount(self) -> None:
-        menu = self.query_one(OptionList)
-        menu.highlighted = SORT_CHOICES.index(self.column)
-        menu.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss("" if event.option.id == "-" else event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class RunsScreen(Screen[RunsResult | None]):
+class RunsScreen(RunActions, Screen[RunsResult | None]):
     """Compare recorded runs. Esc closes it (returns None)."""
 
     CSS_PATH = Path(__file__).with_name("runs.tcss")  # absolute: subclasses elsewhere work
@@ -199,10 +132,13 @@ class RunsScreen(Screen[RunsResult | None]):
         self._preselect = view.selected if selected is None else selected
         self._initial_split = view.split
         self._initial_cursor = view.highlighted
+        self.loaded: bool = False
+        """The store has been read once (until then the table is empty)."""
         self._filter_problems: tuple[str, ...] = ()
-        self._metrics: dict[str, list[dict[str, float | None]]] = {}
+        self._metrics: dict[str, Metrics] = {}
         self._signature: tuple[int, ...] = ()
         self._plotted: tuple = ()
+        self._reader: Worker | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
@@ -211,11 +147,9 @@ class RunsScreen(Screen[RunsResult | None]):
                                     "status=diverged")
             yield Static("", id="runs-summary", markup=False)
         yield RunsTable(id="runs-table")
-        yield Static("", id="runs-detail", markup=False)
+        yield RunDetail("", id="runs-detail", markup=False)
         yield Static("", id="runs-legend", markup=False)
-        with Horizontal(id="runs-plots"):
-            yield OverlayPlot("test loss", id="runs-loss")
-            yield OverlayPlot("test accuracy %", percent=True, id="runs-accuracy")
+        yield RunPlots(id="runs-plots")
         yield Footer(compact=True, show_command_palette=False)
 
     # -- typed access ------------------------------------------------------------------------
@@ -257,7 +191,15 @@ class RunsScreen(Screen[RunsResult | None]):
             return store.root.absolute()
 
     def on_mount(self) -> None:
+        if self._initial_split in SPLITS:
+            self.split = self._initial_split
+        self.table.focus()
+        self._update_detail()
         self.reload()
+        self.set_interval(AUTO_REFRESH, self._poll_store)
+
+    def _first_load(self) -> None:
+        """The store has been read for the first time: select and highlight as left."""
         names = self._by_name()
         for name in self._preselect:
             if name in names and len(self.selected) < MAX_SELECTED:
@@ -267,10 +209,6 @@ class RunsScreen(Screen[RunsResult | None]):
         shown = [run.name for run in self.table.shown]
         if self._initial_cursor in shown:
             self.table.move_cursor(row=shown.index(self._initial_cursor))
-        if self._initial_split in SPLITS:
-            self.split = self._initial_split
-        self.table.focus()
-        self.set_interval(AUTO_REFRESH, self._poll_store)
 
     def on_unmount(self) -> None:
         self._remember()
@@ -282,49 +220,70 @@ class RunsScreen(Screen[RunsResult | None]):
         view.descending, view.selected = self.descending, tuple(self.selected)
         view.split = self.split  # (the cursor is kept as it moves: the table is gone now)
 
-    def _store_signature(self) -> tuple[int, ...]:
-        try:
-            return (self.store.root.stat().st_mtime_ns,)
-        except OSError:
-            return ()
+    def _plotted_names(self) -> tuple[str, ...]:
+        """The runs whose curves are (or are about to be) plotted."""
+        if not self.loaded:  # what the first read will select and highlight
+            return (*self._preselect, *filter(None, [self._initial_cursor]))
+        run = self.highlighted
+        return (*self.selected, *([run.name] if run is not None else []))
 
-    def reload(self) -> None:
-        """Read the store again (new, finished and deleted runs) and redraw."""
-        self._signature = self._store_signature()
-        try:
-            self.runs = self.store.list()
-        except (OSError, NNFSError) as exc:
-            self.runs = []
-            self.notify(f"Cannot read the runs in {self.store.root}: {exc}",
-                        title="Runs", severity="error")
-        self._metrics.clear()
+    def reload(self, *, announce: bool = False) -> None:
+        """Read the store again (new, finished and deleted runs) in a worker, then redraw."""
+        self._reader = self._read_store(list(self.runs), self._signature,
+                                        self._plotted_names(), True, announce)
+
+    def _poll_store(self) -> None:
+        """Every AUTO_REFRESH seconds: runs added or deleted, read the store again; runs
+        still training, re-read just those (in the worker, unless one is reading already)."""
+        if self._reader is not None and self._reader.is_running:
+            return
+        self._reader = self._read_store(list(self.runs), self._signature,
+                                        self._plotted_names(), False, False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-store")
+    def _read_store(self, known: list[RunInfo], signature: tuple[int, ...],
+                    plotted: tuple[str, ...], full: bool, announce: bool) -> None:
+        """Thread worker: read the store (see :func:`read_store`) and post what it found."""
+        snapshot = read_store(self.store, known, signature, plotted, full=full,
+                              announce=announce)
+        if snapshot is not None and not get_current_worker().is_cancelled:
+            self.post_message(StoreRead(snapshot))
+
+    def on_store_read(self, message: StoreRead) -> None:
+        """The worker read the store: show what it found."""
+        found = message.snapshot
+        first = not self.loaded
+        self.loaded = True
+        self._signature = found.signature
+        self.runs = list(found.runs)
+        if found.full:
+            self._metrics = dict(found.metrics)
+        else:
+            for name in found.reread:
+                self._metrics.pop(name, None)
+            self._metrics.update(found.metrics)
         self._plotted = ()  # the curves may have grown
         names = self._by_name()
         for name in [n for n in self.selected if n not in names]:
             del self.selected[name]
         self._show()
+        if first:
+            self._first_load()
+        if found.error:
+            self.notify(found.error, title="Runs", severity="error")
+        elif found.announce:
+            self.notify(f"{len(self.runs)} runs in {self.store.root}", title="Runs",
+                        timeout=2)
 
-    def _poll_store(self) -> None:
-        """Runs added or deleted: read the store again; runs still training: re-read just
-        those (cheap, so a long list is not re-read every two seconds)."""
-        if self._store_signature() != self._signature:
-            self.reload()
-            return
-        running = [i for i, run in enumerate(self.runs) if run.status == "running"]
-        if not running:
-            return
-        for i in running:
-            name = self.runs[i].name
-            try:
-                self.runs[i] = self.store.load(name)
-            except (OSError, NNFSError):
-                continue  # deleted meanwhile: the next full reload drops it
-            self._metrics.pop(name, None)
-        self._plotted = ()
-        self._show()
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A read of the store that raised (a bug, not a bad run: those are listed as
+        incomplete) is said, not swallowed."""
+        if event.worker.group == "runs-store" and event.state == WorkerState.ERROR:
+            self.notify(f"Reading the runs failed: {event.worker.error}", title="Runs",
+                        severity="error")
 
-    def _metrics_of(self, run: RunInfo) -> list[dict[str, float | None]]:
-        if run.name not in self._metrics:
+    def _metrics_of(self, run: RunInfo) -> Metrics:
+        if run.name not in self._metrics:  # a run just highlighted: one small file
             self._metrics[run.name] = run.metrics()
         return self._metrics[run.name]
 
@@ -350,35 +309,9 @@ class RunsScreen(Screen[RunsResult | None]):
         self.query_one("#runs-summary", Static).update(text)
 
     def _update_detail(self) -> None:
-        run = self.highlighted
-        detail = self.query_one("#runs-detail", Static)
-        if run is None:
-            detail.update("No runs recorded yet in " + str(self.store.root) + ": runs "
-                          "started in the app or with nnfs-train appear here."
-                          if not self.runs else "No run matches the filter.")
-            return
-        text = Text(run.name, style="bold")
-        if run.reason:
-            text.append(f" · {run.reason}", style="red")
-        if run.problem:
-            text.append(f" · {run.problem}", style="red")
-        if run.continued_from is not None:
-            text.append(f" · continued a checkpoint from step {run.continued_from}")
-        hidden = self.table.hidden  # columns the width left out: their values here
-        if hidden:
-            shown = cells(run, timing=self.timing)
-            text.append(" · " + " · ".join(f"{HEADERS[key]} {shown[key].plain}"
-                                             for key in hidden))
-        if self.timing and run.started_at:
-            text.append(f" · started {run.started_at}")
-        c = run.config
-        if c is not None:
-            text.append(f" · {c.dataset} · init {c.init} · {c.schedule} · seed {c.seed}")
-            for name in ("dropout", "weight_decay", "val_fraction", "subset"):
-                value = getattr(c, name)
-                if value:
-                    text.append(f" · {name} {format_field(name, value)}")
-        detail.update(text)
+        self.query_one(RunDetail).show(self.highlighted, hidden=self.table.hidden,
+                                       timing=self.timing, root=self.store.root,
+                                       any_runs=bool(self.runs), loaded=self.loaded)
 
     def _update_plots(self) -> None:
         runs = self._by_name()
@@ -393,20 +326,11 @@ class RunsScreen(Screen[RunsResult | None]):
         if plotted == self._plotted:
             return  # e.g. typing in the filter: nothing to redraw (plotext is slow)
         self._plotted = plotted
-        loss, accuracy = [], []
-        for run, style in items:
-            rows = self._metrics_of(run)
-            loss.append(Curve(run.name, style, tuple(
-                (r["epoch"], r[f"{split}_loss"]) for r in rows)))
-            accuracy.append(Curve(run.name, style, tuple(
-                (r["epoch"], None if r[f"{split}_acc"] is None else 100 * r[f"{split}_acc"])
-                for r in rows)))
-        self.loss_plot.set_curves(loss, f"{split} loss")
-        self.accuracy_plot.set_curves(accuracy, f"{split} accuracy %")
+        key = self.query_one(RunPlots).plot(items, split, self._metrics_of)
         text = Text(f"{split}: ", style="bold")
         if preview:
             text.append("highlighted ", style="dim")
-        text.append_text(legend(self.accuracy_plot.curves))
+        text.append_text(key)
         if preview:
             text.append("  · Space selects runs to compare", style="dim")
         self.query_one("#runs-legend", Static).update(text)
@@ -449,7 +373,7 @@ class RunsScreen(Screen[RunsResult | None]):
             self.descending = not self.descending
         else:
             self.sort_column = column
-            self.descending = column in DESCENDING_FIRST
+            self.descending = default_descending(column)
         self._show()
 
     def action_sort_menu(self) -> None:
@@ -516,112 +440,5 @@ class RunsScreen(Screen[RunsResult | None]):
             self.dismiss(None)
 
     def action_refresh(self) -> None:
-        self.reload()
-        self.notify(f"{len(self.runs)} runs in {self.store.root}", title="Runs", timeout=2)
-
-    # -- actions on one run ------------------------------------------------------------------
-    def _current(self, what: str) -> RunInfo | None:
-        run = self.highlighted
-        if run is None:
-            self.notify(f"No run to {what}.", title="Runs", severity="warning")
-        return run
-
-    def _finish(self, action: Action) -> None:
-        run = self._current({"rerun": "rerun", "load_config": "load",
-                             "open_checkpoint": "open"}[action])
-        if run is None:
-            return
-        if run.config is None:
-            self.notify(f"{run.name} has no readable config ({run.problem or 'missing'}).",
-                        title="Runs", severity="error")
-            return
-        if action == "rerun" and run.continued_from is not None:
-            self.notify(f"{run.name} continued a checkpoint from step {run.continued_from}: "
-                        "a rerun from the first step would not repeat it. Open the checkpoint "
-                        "it continued (Ctrl+O) and continue that instead.",
-                        title="Rerun", severity="warning", timeout=8)
-            self.app.bell()
-            return
-        checkpoint = None
-        if action == "open_checkpoint":
-            checkpoint = next((run.path / name for name in ("final.npz", "best.npz")
-                               if (run.path / name).is_file()), None)
-            if checkpoint is None:
-                self.notify(f"{run.name} has no saved model (final.npz or best.npz).",
-                            title="Runs", severity="error")
-                return
-        self.dismiss(RunsResult(action, run.config, run.name, run.path, checkpoint,
-                                tuple((step, dict(changes))
-                                      for step, changes in run.live_changes)))
-
-    def action_rerun(self) -> None:
-        """r: close and start a run with exactly this run's config (same seed, same result)."""
-        self._finish("rerun")
-
-    def action_load_config(self) -> None:
-        """l: close and put this run's config into the form."""
-        self._finish("load_config")
-
-    def action_open_checkpoint(self) -> None:
-        """o: close and load this run's final model (to inspect it or train on)."""
-        self._finish("open_checkpoint")
-
-    def action_diff(self) -> None:
-        """d: the config fields the two selected runs differ in."""
-        if len(self.selected) != 2:
-            self.notify(f"Select exactly two runs with Space to compare their configs "
-                        f"({len(self.selected)} selected).", title="Diff", severity="warning")
-            return
-        runs = self._by_name()
-        left, right = (runs[name] for name in self.selected)
-        self.app.push_screen(ConfigDiffDialog(diff_configs(left, right), left, right))
-
-    def action_delete(self) -> None:
-        """x / Delete: remove the run's directory, after a confirmation."""
-        run = self._current("delete")
-        if run is None:
-            return
-        if run.status == "running":
-            self.notify(f"{run.name} is still running: stop it first.", title="Delete",
-                        severity="warning")
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._delete(run)
-
-        self.app.push_screen(ConfirmDialog(
-            f"Delete run {run.name}?",
-            f"This removes {run.path}\nwith its config, metrics and checkpoints. "
-            "It cannot be undone."), answered)
-
-    def _delete(self, run: RunInfo) -> None:
-        try:
-            self.store.delete(run.name)
-        except (OSError, NNFSError) as exc:
-            self.notify(f"Cannot delete {run.name}: {exc}", title="Delete", severity="error")
-        else:
-            self.notify(f"Deleted {run.name}.", title="Delete", timeout=3)
-        self.selected.pop(run.name, None)
-        self.reload()
-
-    def action_export(self) -> None:
-        """e: write the rows on screen (filtered, sorted) to a CSV file."""
-        rows = self.shown_runs
-        if not rows:
-            self.notify("No runs to export.", title="Export", severity="warning")
-            return
-
-        def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            try:
-                out = self.store.export_csv(path, rows)
-            except (OSError, NNFSError) as exc:
-                self.notify(str(exc), title="Export failed", severity="error")
-                return
-            self.last_export = out
-            self.notify(f"{len(rows)} run{'s' * (len(rows) != 1)} written to {out}",
-                        title="Exported")
-
-        self.app.push_screen(ExportDialog(Path.cwd() / "nnfs-runs.csv", rows=len(rows)), chosen)
+        """Ctrl+R: read the store again now, and say how many runs it holds."""
+        self.reload(announce=True)

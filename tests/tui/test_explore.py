@@ -31,7 +31,8 @@ async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_pa
         assert runs[0].config == SMALL and len(runs[0].metrics()) == 2
 
         await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
+                       "the Runs screen to read the store")
         await pilot.press("r")  # rerun the highlighted (only) run
         await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
                        "the rerun")
@@ -164,7 +165,8 @@ async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tm
         assert [c for _, c in recorded.live_changes] == [{"learning_rate": 0.0007}]
 
         await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
+                       "the Runs screen to read the store")
         await pilot.press("r")
         await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
                        "the rerun")
@@ -287,7 +289,8 @@ async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_sc
         assert continued.continued_from == 2 * steps_per_epoch == 32
         started = app.runs_started
         await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
+                       "the Runs screen to read the store")
         screen = app.screen
         screen.table.move_cursor(row=[r.name for r in screen.shown_runs].index(continued.name))
         await pilot.press("r")

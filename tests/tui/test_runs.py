@@ -114,9 +114,20 @@ class DialogApp(App[None]):
 
 
 async def opened(pilot: Pilot) -> RunsScreen:
+    """The Runs screen once its worker has read the store and the rows are laid out."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen)
                    and pilot.app.screen.query(RunsTable)
                    and pilot.app.screen.table.row_count > 0, "the runs table")
+    screen = pilot.app.screen
+    await pilot.pause()  # the rows may have changed the layout: let the table refit first
+    await wait_for(pilot, lambda: screen.table.fitted, "the columns to fit the width")
+    return screen
+
+
+async def runs_read(pilot: Pilot) -> RunsScreen:
+    """The Runs screen once its worker has read the store (an empty one too)."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen)
+                   and pilot.app.screen.loaded, "the runs to be read")
     return pilot.app.screen
 
 
@@ -385,8 +396,7 @@ async def test_new_runs_and_runs_in_progress_update_without_a_key(store, monkeyp
 async def test_an_empty_runs_directory_says_how_runs_get_there(tmp_path) -> None:
     app = RunsApp(RunStore(tmp_path / "none-yet"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        screen = app.screen
+        screen = await runs_read(pilot)
         assert "No runs recorded yet" in str(screen.query_one("#runs-detail").render())
         await pilot.press("space", "d", "r", "x", "e", "m", "s", "escape")
         assert app.screen is screen
@@ -698,7 +708,7 @@ async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy
 
 
 def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
-    from nnfs_tui.widgets.runs_table import parse_filter
+    from engine.runs import parse_filter
 
     assert parse_filter(">=1").problems == (">=1: name a column first (e.g. lr>=1)",)
     assert parse_filter("lr>nan").problems == ("lr>nan: expected a finite number",)
@@ -706,3 +716,40 @@ def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
     same = parse_filter("lr==0.01")
     assert not same.problems and same.terms == parse_filter("lr=0.01").terms
     assert parse_filter("relu lr>=1e-3").words == ("relu",)
+
+
+async def test_nnfs_train_runs_lists_in_the_screens_order(store, capsys) -> None:
+    """`nnfs-train runs --filter --sort --reverse` and the screen's filter and sort menu
+    put the same runs in the same order (runs without a value last either way)."""
+    from engine.cli import main
+
+    def cli(*args: str) -> list[str]:
+        capsys.readouterr()
+        assert main(["runs", "--runs-dir", str(store.root), *args, "--json"]) == 0
+        return [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()]
+
+    columns = ("test_acc", "best_val_acc", "learning_rate", "architecture", "name", "status",
+               None)
+    # the app takes over stdout while it runs: ask the CLI first
+    expected = {(column, reverse): cli(*([] if column is None else ["--sort", column]),
+                                       *(["--reverse"] if reverse else []))
+                for column in columns for reverse in (False, True)}
+    filtered = cli("--filter", "sgd lr>=0.1", "--sort", "test")
+    assert sorted(filtered) == ["b-sgd-16", "f-diverged"]
+    for reverse in (False, True):  # no test accuracy: last, whichever the direction
+        assert set(expected[("test_acc", reverse)][-3:]) == {"f-diverged", HALF_WRITTEN,
+                                                             INTERRUPTED}
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        for column in columns:
+            screen.sort_by(column)  # as the sort menu does: the column's first direction
+            await pilot.pause()
+            assert shown_names(screen) == expected[(column, False)], column
+            await pilot.press("S")  # reversed
+            assert shown_names(screen) == expected[(column, True)], column
+        screen.filter_input.value = "sgd lr>=0.1"
+        await pilot.pause()
+        screen.sort_by("test_acc")
+        await pilot.pause()
+        assert shown_names(screen) == filtered

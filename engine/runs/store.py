@@ -26,25 +26,20 @@ import math
 import os
 import re
 import shutil
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.config import LIVE_FIELDS, TrainConfig, architecture, check_field, format_field
+from engine.config import LIVE_FIELDS, TrainConfig, check_field
 from engine.errors import ConfigError, NNFSError
-from engine.events import (
-    BatchEnded,
-    EpochEnded,
-    Event,
-    HyperparametersChanged,
-    LiveChange,
-    RunFinished,
-    RunStarted,
-)
+from engine.events import LiveChange
 from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
+from engine.numbers import finite_number, finite_or_none
+
+if TYPE_CHECKING:
+    from engine.runs.recorder import RunRecorder
 
 METRIC_COLUMNS = ("epoch", "epoch_seconds", "train_loss", "train_acc", "val_loss", "val_acc",
                   "test_loss", "test_acc", "lr", "step")
@@ -80,10 +75,10 @@ def _write_atomic(path: Path, text: str) -> None:
         raise RunStoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def score(best_val_acc: float | None, test_acc: float | None) -> float | None:
+    """How good a run (or an epoch) is: the validation accuracy, else (no validation split)
+    the test accuracy; None when that is missing or not finite."""
+    return finite_or_none(best_val_acc if best_val_acc is not None else test_acc)
 
 
 @dataclass
@@ -123,6 +118,11 @@ class RunInfo:
     live_changes: tuple[LiveChange, ...] = ()
     """Hyperparameters changed during the run, each with the step and epoch it took effect
     at; a rerun replays them (``RunSession(planned_changes=...)``) to repeat the run."""
+
+    @property
+    def score(self) -> float | None:
+        """Best validation accuracy, else test accuracy (see :func:`score`)."""
+        return score(self.best_val_acc, self.test_acc)
 
     def row(self) -> dict[str, Any]:
         """One row of the Runs table / CSV export, keyed by TABLE_COLUMNS."""
@@ -185,8 +185,7 @@ class RunStore:
 
     def create(self, config: TrainConfig, name: str | None = None, *,
                save_model: Callable[[Path], object] | None = None) -> RunRecorder:
-        """Make the directory of a new run and return the recorder that fills it
-        (``save_model`` writes its best.npz and final.npz)."""
+        """Make the directory of a new run and return the recorder that fills it."""
         self._ensure_root()
         name = self.new_name(config) if name is None else check_run_name(name)
         path = self.root / name
@@ -196,9 +195,12 @@ class RunStore:
             raise RunStoreError(f"run {name!r} already exists in {self.root}") from None
         except OSError as exc:
             raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        from engine.runs.recorder import RunRecorder  # it writes with this module's helpers
+
         return RunRecorder(path, config, save_model)
 
     def path_of(self, name: str) -> Path:
+        """The directory of the run called ``name`` (checked to be a safe name)."""
         return self.root / check_run_name(name)
 
     def list(self) -> list[RunInfo]:
@@ -233,12 +235,12 @@ class RunStore:
         if info.status == "running" and isinstance(pid, int) and not pid_alive(pid):
             info.status = "interrupted"  # its process is gone: it crashed or was killed
         info.started_at = str(meta.get("started_at", ""))
-        info.seconds = _number(meta.get("seconds")) or 0.0
-        info.epochs_completed = int(_number(meta.get("epochs_completed")) or 0)
-        info.best_val_acc = _number(meta.get("best_val_acc"))
-        best_epoch = _number(meta.get("best_epoch"))
+        info.seconds = finite_number(meta.get("seconds")) or 0.0
+        info.epochs_completed = int(finite_number(meta.get("epochs_completed")) or 0)
+        info.best_val_acc = finite_number(meta.get("best_val_acc"))
+        best_epoch = finite_number(meta.get("best_epoch"))
         info.best_epoch = int(best_epoch) if best_epoch is not None else None
-        info.test_acc = _number(meta.get("test_acc"))
+        info.test_acc = finite_number(meta.get("test_acc"))
         info.reason = str(meta.get("reason", ""))
         info.architecture = str(meta.get("architecture", ""))
         info.live_changes = read_live_changes(meta.get("live_changes"))
@@ -263,200 +265,11 @@ class RunStore:
         writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS)
         writer.writeheader()
         for run in runs:
-            writer.writerow({k: ("" if v is None else _finite_or_none(v))
+            writer.writerow({k: ("" if v is None else finite_or_none(v))
                              for k, v in run.row().items()})
         out = Path(path)
         _write_atomic(out, buf.getvalue())
         return out
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-class RunRecorder:
-    """An event handler that writes a run's files as it trains, from the events alone.
-
-    A :class:`~engine.session.RunSession` makes one per recorded run and hands it every
-    event; ``save_model`` (given by that owner) writes best.npz and final.npz::
-
-        recorder = store.create(config, save_model=session.save)
-    """
-
-    def __init__(self, path: Path, config: TrainConfig,
-                 save_model: Callable[[Path], object] | None = None) -> None:
-        self.path = path
-        self.name = path.name
-        self.config = config
-        self.save_model = save_model
-        """Writes the model as it stands to a path (None: no checkpoints are written)."""
-        self.rows: list[dict[str, Any]] = []
-        self.best_score: float | None = None
-        self.best_epoch: int | None = None
-        self.best_val_acc: float | None = None
-        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._t0 = time.monotonic()
-        self._sizes = (784, 10)
-        self.elapsed = 0.0
-        """Training seconds so far (pauses excluded), from the events."""
-        self.reason = ""
-        """Why the run failed, when it did."""
-        self.live_changes: list[LiveChange] = []
-        """Hyperparameters changed during the run, with the step and epoch of each."""
-        self.continued_from: dict[str, Any] | None = None
-        """Where a run that continued a checkpoint started (epoch, step); None for a run
-        trained from its first step."""
-        self.errors: list[str] = []
-        """Messages of writes that failed (the run goes on; the UI may show them)."""
-        self._write_config(config)
-        self._write_meta("running")
-
-    def __call__(self, event: Event) -> None:
-        try:
-            self.handle(event)
-        except NNFSError as exc:  # a full disk must not kill the training thread
-            self.errors.append(str(exc))
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.config = event.config
-            self._sizes = (event.n_features, event.n_classes)
-            self.rows = [dict(h) for h in event.history]
-            if event.start_step > 0:  # a checkpoint continued: this record starts part-way
-                self.continued_from = {"epoch": event.start_epoch, "step": event.start_step,
-                                       "epoch_progress": event.start_epoch_progress}
-            self._write_config(event.config)
-            self._write_meta("running", epochs=event.start_epoch)
-        elif isinstance(event, BatchEnded):
-            self.elapsed = event.elapsed
-        elif isinstance(event, EpochEnded):
-            self.rows.append(event.to_dict())
-            self._write_metrics()
-            score = event.val_acc if event.val_acc is not None else event.test_acc
-            if score is not None and math.isfinite(score) and (
-                    self.best_score is None or score > self.best_score):
-                self.best_score, self.best_epoch = score, event.epoch
-                self.best_val_acc = event.val_acc
-                if self.save_model is not None:
-                    self.save_model(self.path / "best.npz")
-            self._write_meta("running", epochs=event.epoch)
-        elif isinstance(event, HyperparametersChanged):
-            self.live_changes.extend(event.changes)
-            self._write_meta("running", epochs=len(self.rows))
-        elif isinstance(event, RunFinished):
-            self.elapsed = event.seconds
-            if self.save_model is not None:
-                self.save_model(self.path / "final.npz")
-            self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
-
-    def fail(self, reason: str) -> None:
-        """The training thread raised: mark the run "failed" with the reason (its best.npz
-        and metrics.csv still hold everything up to the last finished epoch)."""
-        self.reason = reason
-        try:
-            self._write_meta("failed", epochs=len(self.rows))
-        except NNFSError as exc:
-            self.errors.append(str(exc))
-
-    def _write_config(self, config: TrainConfig) -> None:
-        _write_atomic(self.path / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-
-    def _write_metrics(self) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in self.rows:
-            writer.writerow({k: ("" if row.get(k) is None else _finite_or_none(row.get(k)))
-                             for k in METRIC_COLUMNS})
-        _write_atomic(self.path / "metrics.csv", buf.getvalue())
-
-    def _write_meta(self, status: str, *, epochs: int = 0,
-                    finished: RunFinished | None = None) -> None:
-        last = self.rows[-1] if self.rows else {}
-        meta = {
-            "name": self.name,
-            "status": status,
-            "started_at": self.started_at,
-            "seconds": finished.seconds if finished else self.elapsed,
-            "wall_seconds": time.monotonic() - self._t0,
-            "epochs_completed": epochs,
-            "architecture": architecture(self.config, *self._sizes),
-            "best_val_acc": self.best_val_acc,
-            "best_epoch": self.best_epoch,
-            "test_acc": finished.test_acc if finished else last.get("test_acc"),
-            "reason": finished.reason if finished else self.reason,
-            "live_changes": [c.to_dict() for c in self.live_changes],
-            "continued_from": self.continued_from,
-            "pid": os.getpid(),
-        }
-        if finished:
-            meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        clean = {k: _finite_or_none(v) for k, v in meta.items()}
-        _write_atomic(self.path / "run.json", json.dumps(clean, indent=2) + "\n")
-
-
-def live_changes_of(run: RunInfo) -> tuple[LiveChange, ...]:
-    """The run's live changes, in order, with the step and epoch each took effect at."""
-    return run.live_changes
-
-
-@dataclass
-class ConfigDiff:
-    """How two runs' settings differ: the config fields they started with, and the
-    hyperparameters changed by hand while they trained (which a rerun replays)."""
-
-    left: str
-    """The first run's name."""
-    right: str
-    """The second run's name."""
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    """Config field -> (left value, right value), for the fields that differ."""
-    left_live: tuple[LiveChange, ...] = ()
-    """The first run's live changes (all of them, whether or not they differ)."""
-    right_live: tuple[LiveChange, ...] = ()
-    """The second run's live changes."""
-
-    @property
-    def live_changes_differ(self) -> bool:
-        """True when the runs changed different values, or at different steps."""
-        def key(live: tuple[LiveChange, ...]) -> list[tuple[int | None, str, Any]]:
-            return [(c.step, c.field, c.value) for c in live]
-        return key(self.left_live) != key(self.right_live)
-
-    @property
-    def identical(self) -> bool:
-        """Same config and same live changes: same seed, same result."""
-        return not self.changes and not self.live_changes_differ
-
-    def summary(self) -> str:
-        """One line: "1 field differs", "2 fields and the live changes differ", ..."""
-        n = len(self.changes)
-        fields = f"{n} config field{'s' * (n != 1)}"
-        if self.live_changes_differ:
-            return (f"{fields} and the live changes differ" if n
-                    else "The configs are the same; the live changes differ")
-        if not n:
-            return "Identical: same config, same live changes"
-        return f"{fields} differ{'s' * (n == 1)}"
-
-
-def diff_configs(a: RunInfo, b: RunInfo) -> ConfigDiff:
-    """How two runs' settings differ: config fields (name → (a's value, b's value)) and the
-    live changes of each run."""
-    da = a.config.to_dict() if a.config else {}
-    db = b.config.to_dict() if b.config else {}
-    changes = {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db))
-               if da.get(k) != db.get(k)}
-    return ConfigDiff(a.name, b.name, changes, live_changes_of(a), live_changes_of(b))
-
-
-def _format_value(name: str, value: Any) -> str:
-    try:
-        return format_field(name, value) or str(value)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def read_live_changes(raw: Any) -> tuple[LiveChange, ...]:
@@ -468,7 +281,7 @@ def read_live_changes(raw: Any) -> tuple[LiveChange, ...]:
     for entry in raw if isinstance(raw, list) else []:
         if not isinstance(entry, dict):
             continue
-        step, epoch = entry.get("step"), _number(entry.get("epoch"))
+        step, epoch = entry.get("step"), finite_number(entry.get("epoch"))
         if not (isinstance(step, int) and not isinstance(step, bool) and step >= 1):
             continue
         if "field" in entry:
