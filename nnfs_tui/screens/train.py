@@ -206,7 +206,10 @@ class TrainScreen(Screen[None]):
 
     def _current(self, message: msg.RunMessage) -> bool:
         """True when the message comes from the current run (a stale one is dropped), and
-        the app is not taking its widgets down."""
+        the app is not taking its widgets down. Either way the message ends here."""
+        # RunMessage says bubble=False, but Message.__init_subclass__ sets bubble=True again on
+        # each subclass: without this the app's queue would get every message a second time
+        message.stop()
         return not self._app.closing and self.controller.is_current(message.run_id)
 
     def _seconds(self, seconds: float) -> str:
@@ -400,6 +403,7 @@ class TrainScreen(Screen[None]):
     def on_run_failed(self, message: msg.RunFailed) -> None:
         """The dataset or the config was refused: the error in the log, at its field and in a
         toast (run 0: the preview's images could not load)."""
+        message.stop()  # see _current
         app = self._app
         if app.closing:
             return
