@@ -445,6 +445,8 @@ class RunController:
 
     def _predict_next(self) -> None:
         """Start predicting with the newest snapshot, unless a prediction is under way."""
+        if self.app.closing:  # no screen left to show the guesses (nor to post them to)
+            return
         busy = any(w.group == "predict" and not w.is_finished for w in self.app.workers)
         if self._next_snapshot is not None and not busy:
             snapshot, self._next_snapshot = self._next_snapshot, None
