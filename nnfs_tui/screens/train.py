@@ -7,6 +7,9 @@ show one view at a time on the right (loss, accuracy, digits or log; F3 or v swi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +20,11 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from engine.config import TrainConfig
+from engine.config import FIELDS, TrainConfig, format_field
+from engine.errors import ConfigError
+from engine.events import EpochEnded as EngineEpochEnded
+from nnfs_tui import messages as msg
+from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.widgets import (
     AccuracyPlot,
     DigitViewer,
@@ -27,6 +34,11 @@ from nnfs_tui.widgets import (
     RunLog,
 )
 from nnfs_tui.widgets.plots import PlotPanel
+from nnfs_tui.widgets.progress import format_duration, format_percent
+
+if TYPE_CHECKING:
+    from nnfs_tui.app import NNFSApp
+    from nnfs_tui.controller import RunController
 
 MIN_SIZE = (80, 24)
 """The smallest terminal the screen draws in (columns, rows)."""
@@ -181,3 +193,266 @@ class TrainScreen(Screen[None]):
         if self.compact and self.view != "digits":
             self.view = "digits"
         digits.focus()
+
+    # -- the run, as the controller and its workers report it --------------------------------
+    @property
+    def _app(self) -> NNFSApp:
+        return cast("NNFSApp", self.app)
+
+    @property
+    def controller(self) -> RunController:
+        """The app's run controller, told of every transition a message reports."""
+        return self._app.controller
+
+    def _current(self, message: msg.RunMessage) -> bool:
+        """True when the message comes from the current run (a stale one is dropped), and
+        the app is not taking its widgets down. Either way the message ends here."""
+        # RunMessage says bubble=False, but Message.__init_subclass__ sets bubble=True again on
+        # each subclass: without this the app's queue would get every message a second time
+        message.stop()
+        return not self._app.closing and self.controller.is_current(message.run_id)
+
+    def _seconds(self, seconds: float) -> str:
+        return format_duration(seconds) if self.timing else "--:--"
+
+    def log_line(self, text: str, level: str = "info") -> None:
+        """A line in the run log (and the Textual devtools log); none once the app exits."""
+        if self._app.closing:
+            return
+        self.log_view.add(text, level)
+        self.app.log.info(text)
+
+    def show_run_state(self, state: str, active: bool) -> None:
+        """``app.run_state`` changed: the progress line and the form follow it."""
+        # on the progress line, not the screen: a class on the screen restyles every widget
+        self.progress.set_class(active, "-training")
+        self.progress.set_class(state == "paused", "-paused")
+        self.form.locked = active
+        self.progress.status = state
+
+    def reset_for_run(self, epochs: int) -> None:
+        """A run starts: no errors of the last one, empty curves and guesses."""
+        self.form.clear_run_errors()
+        self.loss_plot.reset(epochs)
+        self.accuracy_plot.reset(epochs)
+        self.digits.clear_predictions()
+        self.progress.reset(epochs)
+
+    def _plot_history(self, history: Iterable[dict]) -> None:
+        """The epochs of a loaded or resumed run's history (its batch losses are not kept)."""
+        events = tuple(EngineEpochEnded(**entry) for entry in history)
+        for e in events:
+            self.progress.update_epoch(e)
+        self.loss_plot.add_epochs(events, ())
+        self.accuracy_plot.add_epochs(events)
+
+    # -- messages from the form ----------------------------------------------------------------
+    def on_hyperparameter_form_live_edit(self, message: HyperparameterForm.LiveEdit) -> None:
+        """Enter (or leaving the field) on a live field during a run: send it to the trainer."""
+        app = self._app
+        try:
+            if not self.controller.set_hyperparameters(message.changes):
+                return
+        except ConfigError as exc:
+            self.form.show_error(exc.field, str(exc))
+            self.log_line(f"Live change refused: {exc}", "error")
+            return
+        if app.run_state in ("paused", "loading"):  # no batch boundary comes until then
+            changed = ", ".join(f"{k} → {format_field(k, v)}" for k, v in message.changes.items())
+            when = "training resumes (F6)" if app.run_state == "paused" else "training starts"
+            self.log_line(f"Live change {changed}: applied when {when}.")
+
+    def on_hyperparameter_form_edited(self, message: HyperparameterForm.Edited) -> None:
+        """A field changed: the epochs on the progress line, and whether F5 would continue a
+        loaded checkpoint."""
+        if self._app.closing:  # an edit still queued while the app exits
+            return
+        if self.controller.active:
+            return
+        self.controller.form_edited(self.form.config)
+        if "epochs" not in self.form.errors:
+            self.progress.set_epochs(self.form.values["epochs"])
+
+    # -- messages from the workers -------------------------------------------------------------
+    def on_dataset_loaded(self, message: msg.DatasetLoaded) -> None:
+        """The digit viewer's images, and the input and output sizes the form shows."""
+        if self._app.closing:
+            return
+        self.digits.set_dataset(message.dataset)
+        self.form.n_features = message.dataset.n_features
+        self.form.n_classes = message.dataset.n_classes
+
+    def on_run_started(self, message: msg.RunStarted) -> None:
+        """The trainer is built: reset the progress line and curves, log the run's shape."""
+        if not self._current(message):
+            return
+        e = message.event
+        c = e.config
+        self.progress.start(e)
+        self.loss_plot.reset(c.epochs)
+        self.accuracy_plot.reset(c.epochs)
+        trainer = self.controller.trainer
+        if e.start_epoch and trainer is not None:  # a resumed run: its curves so far
+            self._plot_history(list(trainer.history)[:e.start_epoch])
+        self.controller.started()
+        shape = "-".join(str(s) for s in (self.form.n_features, *c.hidden_sizes,
+                                          self.form.n_classes))
+        self.log_line(
+            f"Run {message.run_id} started: {shape} {c.activation}, {c.optimizer} "
+            f"lr {format_field('learning_rate', c.learning_rate)} ({c.schedule}), "
+            f"batch {c.batch_size}, {c.epochs} epochs on {message.dataset_name} "
+            f"({e.n_train:,} train / {e.n_val:,} val / {e.n_test:,} test), "
+            f"{e.parameter_count:,} parameters.")
+
+    def on_batch_ended(self, message: msg.BatchEnded) -> None:
+        """The newest batch: the progress line and the smoothed loss."""
+        if not self._current(message):
+            return
+        self.progress.update_batch(message.event)
+        self.loss_plot.set_live(message.loss_points)
+
+    def on_epochs_ended(self, message: msg.EpochsEnded) -> None:
+        """One epoch, or every epoch since the last message when they end faster than the
+        relay posts: each reaches the plots, the progress line and the log."""
+        if not self._current(message):
+            return
+        for e in message.events:
+            self.progress.update_epoch(e)
+        self.loss_plot.add_epochs(message.events, message.loss_points)
+        self.accuracy_plot.add_epochs(message.events)
+        for e in message.events:
+            val = (f" · val {e.val_loss:.4f} {format_percent(e.val_acc)}"
+                   if e.val_acc is not None else "")
+            self.log_line(
+                f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} "
+                f"{format_percent(e.train_acc)}{val} · test {e.test_loss:.4f} "
+                f"{format_percent(e.test_acc)} ({self._seconds(e.epoch_seconds)})", "epoch")
+
+    def on_layer_stats_ready(self, message: msg.LayerStatsReady) -> None:
+        """Layer statistics of the epochs that ended: kept for F4, and shown if it is open."""
+        if not self._current(message):
+            return
+        self.controller.layer_history.extend(message.events)
+        for screen in self.app.screen_stack:
+            if isinstance(screen, InspectScreen):
+                screen.add_layer_stats(*message.events)
+
+    def on_model_snapshot(self, message: msg.ModelSnapshot) -> None:
+        """A copy of the model (a run that stopped mid-epoch): guess the test images with it."""
+        if not self._current(message):
+            return
+        self.controller.predict_latest(message)
+
+    def on_predictions_ready(self, message: msg.PredictionsReady) -> None:
+        """The model's guesses for every test image: the digit viewer shows them."""
+        if not self._current(message):
+            return
+        self.digits.set_predictions(message.predicted, message.probabilities, message.epoch)
+
+    def on_hyperparameters_changed(self, message: msg.HyperparametersChanged) -> None:
+        """A live change took effect: marked in the form, on both curves and in the log."""
+        if not self._current(message):
+            return
+        e = message.event
+        self.form.mark_applied(e.changes)
+        self.loss_plot.mark(e.epoch_progress)
+        self.accuracy_plot.mark(e.epoch_progress)
+        changes = ", ".join(f"{k} = {format_field(k, v)}" for k, v in e.changes.items())
+        self.log_line(
+            f"Live change at epoch {e.epoch_progress:.2f} (step {e.step}): {changes}", "change")
+
+    def on_paused(self, message: msg.Paused) -> None:
+        """The trainer paused at a batch boundary."""
+        if not self._current(message):
+            return
+        self.controller.paused()
+        self.log_line(
+            f"Paused after step {message.event.step} (F6 resumes).", "warning")
+
+    def on_resumed(self, message: msg.Resumed) -> None:
+        """The trainer resumed."""
+        if not self._current(message):
+            return
+        self.controller.resumed()
+        self.log_line(f"Resumed at step {message.event.step + 1}.")
+
+    def on_run_finished(self, message: msg.RunFinished) -> None:
+        """The run completed, stopped or diverged: say so, then the controller moves on."""
+        if not self._current(message):
+            return
+        app = self._app
+        e = message.event
+        self.progress.finish(e)
+        took = self._seconds(e.seconds)
+        epochs = f"{e.epochs_completed} epoch{'s' * (e.epochs_completed != 1)}"
+        test = (f"test accuracy {format_percent(e.test_acc)} (loss {e.test_loss:.4f})"
+                if e.test_acc is not None else "")
+        if e.status == "completed":
+            self.log_line(f"Run {message.run_id} finished: {epochs}, {test}, in {took}.",
+                          "success")
+            app.notify(f"Run {message.run_id} finished: {test}", title="Training done")
+        elif e.status == "stopped":
+            self.log_line(f"Run {message.run_id} stopped after {epochs} (step {e.step})"
+                          f"{', ' + test if test else ''}, in {took}.", "warning")
+        else:
+            self.log_line(f"Run {message.run_id} DIVERGED: {e.reason}. Try a smaller "
+                          "learning_rate, then F5.", "error")
+            app.notify(e.reason, title="Training diverged", severity="error", timeout=8)
+        self.controller.finished(e.status)
+
+    def on_run_failed(self, message: msg.RunFailed) -> None:
+        """The dataset or the config was refused: the error in the log, at its field and in a
+        toast (run 0: the preview's images could not load)."""
+        message.stop()  # see _current
+        app = self._app
+        if app.closing:
+            return
+        if message.run_id == 0:  # the preview could not load
+            self.digits.status = message.error
+            self.digits.refresh()
+            self.log_line(message.error, "error")
+            return
+        if not self._current(message):
+            return
+        self.log_line(f"Run {message.run_id} could not start: {message.error}", "error")
+        if message.field in FIELDS:  # and back to it, so typing goes to the field
+            self.form.show_error(message.field, message.error)
+            self.form.control(message.field).focus()
+        app.notify(message.error, title="Cannot start", severity="error", timeout=8)
+        self.controller.failed()
+
+    def on_model_saved(self, message: msg.ModelSaved) -> None:
+        """Ctrl+S finished: where the model went, or why it did not."""
+        app = self._app
+        if message.error:
+            self.log_line(f"Save failed: {message.error} (the model is still in memory; "
+                          "Ctrl+S tries again)", "error")
+            app.notify(message.error, title="Save failed", severity="error", timeout=8)
+        else:
+            self.log_line(f"Saved the model after epoch {message.epoch}, step {message.step} "
+                          f"to {message.path}", "success")
+            app.notify(str(message.path), title="Model saved")
+
+    def on_checkpoint_opened(self, message: msg.CheckpointOpened) -> None:
+        """A checkpoint is loaded: the form, curves and progress show its run so far."""
+        app = self._app
+        trainer = message.trainer
+        if trainer is None:
+            self.log_line(f"Cannot open the checkpoint: {message.error}", "error")
+            app.notify(message.error, title="Cannot open", severity="error", timeout=8)
+            return
+        if self.controller.active:
+            return
+        self.form.set_config(trainer.config)
+        self.loss_plot.reset(trainer.config.epochs)
+        self.accuracy_plot.reset(trainer.config.epochs)
+        self.progress.reset(trainer.config.epochs, epoch_done=trainer.state.epoch,
+                            history=trainer.history, elapsed=trainer.state.elapsed)
+        self.controller.checkpoint_opened(trainer)
+        self._plot_history(trainer.history)
+        self.post_message(msg.DatasetLoaded(trainer.dataset))
+        st = trainer.state
+        last = trainer.history[-1] if trainer.history else None
+        acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
+        self.log_line(f"Loaded {message.path}: epoch {st.epoch}, step {st.step}{acc}. F4 "
+                      "inspects it, F9 draws for it, F5 continues training it.", "success")

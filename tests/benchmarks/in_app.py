@@ -119,8 +119,8 @@ async def _drive_app(config: TrainConfig, dataset: Dataset, epochs: int, runs_di
         app.simulate_key("f5")
         # The worker builds the Trainer and attaches it right before run(); wrap its handler
         # for the epoch clock then (a stamp it misses only drops that epoch's wall time).
-        await wait(pilot, lambda: app.trainer is not None, "a Trainer", 0.005)
-        trainer = app.trainer
+        await wait(pilot, lambda: app.controller.trainer is not None, "a Trainer", 0.005)
+        trainer = app.controller.trainer
         clock = _EpochClock(trainer.on_event)
         trainer.on_event = clock
         await wait(pilot, lambda: len(trainer.history) >= epochs, f"{epochs} epochs", 0.1)

@@ -37,8 +37,8 @@ async def start_and_wait(pilot: Pilot, state: str = "training") -> None:
     app = pilot.app
     await pilot.press("f5")
     if state == "training":
-        await wait_for(pilot, lambda: app.trainer is not None and app.trainer.state.step > 0,
-                       "the first training step")
+        await wait_for(pilot, lambda: app.controller.trainer is not None
+                       and app.controller.trainer.state.step > 0, "the first training step")
     else:
         await wait_for(pilot, lambda: app.run_state == state, f"run state {state!r}")
 

@@ -25,7 +25,7 @@ async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_pa
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
-        first_acc = app.trainer.history[-1]["test_acc"]
+        first_acc = app.controller.trainer.history[-1]["test_acc"]
         runs = RunStore(tmp_path / "runs").list()
         assert [r.status for r in runs] == ["completed"]
         assert runs[0].config == SMALL and len(runs[0].metrics()) == 2
@@ -34,9 +34,9 @@ async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_pa
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
                        "the Runs screen to read the store")
         await pilot.press("r")  # rerun the highlighted (only) run
-        await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
+        await wait_for(pilot, lambda: app.controller.run.id == 2 and app.run_state == "completed",
                        "the rerun")
-        assert app.trainer.history[-1]["test_acc"] == first_acc
+        assert app.controller.trainer.history[-1]["test_acc"] == first_acc
         assert len(RunStore(tmp_path / "runs").list()) == 2
 
 
@@ -45,7 +45,7 @@ async def test_inspect_and_draw_open_on_the_trained_model(small_dataset, tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run")
-        assert [s.epoch for s in app.layer_history] == [1, 2]
+        assert [s.epoch for s in app.controller.layer_history] == [1, 2]
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), "Inspect")
         await pilot.press("escape")
@@ -60,15 +60,15 @@ async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> N
     saved = tmp_path / "mid.npz"
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.trainer is not None and app.trainer.state.epoch >= 1,
-                       "an epoch")
+        await wait_for(pilot, lambda: app.controller.trainer is not None
+                       and app.controller.trainer.state.epoch >= 1, "an epoch")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SaveModelDialog), "the dialog")
         dialog = app.screen
         dialog.query_one("Input").value = str(saved)
         await pilot.press("enter")
         await wait_for(pilot, saved.exists, "the checkpoint to be written")
-        assert app.run_active  # saving did not stop training
+        assert app.controller.active  # saving did not stop training
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
 
@@ -79,15 +79,16 @@ async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, LoadCheckpointDialog), "Load")
         app.screen.query_one("Input").value = str(saved)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app._loaded is not None, "the checkpoint to open")
-        loaded = app._loaded
+        await wait_for(pilot, lambda: app.controller.loaded is not None, "the checkpoint to open")
+        loaded = app.controller.loaded
         np.testing.assert_array_equal(loaded.network.params["W1"], ckpt.params["W1"])
         start_step = loaded.state.step
 
         await pilot.press("f5")  # continue it
-        await wait_for(pilot, lambda: app.trainer is loaded and loaded.state.step > start_step,
+        await wait_for(pilot, lambda: app.controller.trainer is loaded
+                       and loaded.state.step > start_step,
                        "training to continue from the checkpoint")
-        assert app.trainer.state.epoch >= ckpt.loop["epoch"]
+        assert app.controller.trainer.state.epoch >= ckpt.loop["epoch"]
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the second stop")
 
@@ -102,7 +103,7 @@ async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run")
-        weights = app.trainer.network.params["W1"].copy()
+        weights = app.controller.trainer.network.params["W1"].copy()
 
         def disk_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -118,7 +119,7 @@ async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
                                "the error in the log")
                 assert "No space left on device" in app.train_screen.log_view.text
                 assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
-                np.testing.assert_array_equal(app.trainer.network.params["W1"], weights)
+                np.testing.assert_array_equal(app.controller.trainer.network.params["W1"], weights)
                 monkeypatch.undo()
             else:
                 await wait_for(pilot, target.exists, "the retried save")
@@ -160,7 +161,7 @@ async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tm
                 in app.train_screen.log_view.text)
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
-        first = {k: v.copy() for k, v in app.trainer.network.params.items()}
+        first = {k: v.copy() for k, v in app.controller.trainer.network.params.items()}
         recorded = RunStore(tmp_path / "runs").list()[0]
         assert [c for _, c in recorded.live_changes] == [{"learning_rate": 0.0007}]
 
@@ -168,11 +169,12 @@ async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tm
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
                        "the Runs screen to read the store")
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.current_run.id == 2 and app.run_state == "completed",
+        await wait_for(pilot, lambda: app.controller.run.id == 2 and app.run_state == "completed",
                        "the rerun")
         assert "replaying its 1 live change" in app.train_screen.log_view.text
         for key, value in first.items():
-            np.testing.assert_array_equal(app.trainer.network.params[key], value, err_msg=key)
+            np.testing.assert_array_equal(app.controller.trainer.network.params[key], value,
+                                          err_msg=key)
     rerun = next(r for r in RunStore(tmp_path / "runs").list() if r.name != recorded.name)
     assert rerun.live_changes == recorded.live_changes
 
@@ -184,18 +186,19 @@ async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run")
         final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
-        app.open_checkpoint(final)
-        await wait_for(pilot, lambda: app._loaded is not None, "the checkpoint to open")
-        opened = app.runs_started
+        app.controller.open_checkpoint(final)
+        await wait_for(pilot, lambda: app.controller.loaded is not None, "the checkpoint to open")
+        opened = app.controller.runs_started
         await pilot.press("f5")
         await pilot.pause(0.2)
-        assert app.runs_started == opened and len(RunStore(tmp_path / "runs").list()) == 1
+        assert app.controller.runs_started == opened
+        assert len(RunStore(tmp_path / "runs").list()) == 1
         assert "already trained 2/2 epochs: raise epochs" in app.train_screen.log_view.text
         await set_input(pilot, "epochs", "3")
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.runs_started == opened + 1
+        await wait_for(pilot, lambda: app.controller.runs_started == opened + 1
                        and app.run_state == "completed", "the continued run")
-        assert app.trainer.state.epoch == 3
+        assert app.controller.trainer.state.epoch == 3
 
 
 async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
@@ -206,16 +209,16 @@ async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the 2-epoch run")
-        best_val = max(row["val_acc"] for row in app.trainer.history)
+        best_val = max(row["val_acc"] for row in app.controller.trainer.history)
         first = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
         await set_input(pilot, "epochs", "3")
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.runs_started == 2 and app.run_state == "completed",
-                       "the 3-epoch run")
+        await wait_for(pilot, lambda: app.controller.runs_started == 2
+                       and app.run_state == "completed", "the 3-epoch run")
         progress = app.train_screen.progress
         assert "Epoch 3/3" in str(progress.render()) and "lr 5.00e-03" in str(progress.render())
 
-        app.open_checkpoint(first)
+        app.controller.open_checkpoint(first)
         await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
         shown = str(progress.render())
         assert "Epoch 2/2" in shown and "loss -" in shown and "lr -" in shown
@@ -243,7 +246,7 @@ async def test_a_dataset_the_form_cannot_use_is_refused_as_typed(small_dataset, 
             assert row.has_class("-invalid") and expected in str(row.query_one(".error").render())
             await pilot.press("f5")
             await pilot.pause()
-            assert app.runs_started == 0
+            assert app.controller.runs_started == 0
         await set_input(pilot, "dataset", "mnist")
         assert not row.has_class("-invalid")
 
@@ -276,18 +279,18 @@ async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_sc
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
         first = RunStore(tmp_path / "runs").list()[0]
-        app.open_checkpoint(first.path / "final.npz")
+        app.controller.open_checkpoint(first.path / "final.npz")
         await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
         await set_input(pilot, "epochs", "3")
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.run_state == "completed" and app.trainer.state.epoch
-                       == 3, "the continued run")
+        await wait_for(pilot, lambda: app.run_state == "completed"
+                       and app.controller.trainer.state.epoch == 3, "the continued run")
         runs = RunStore(tmp_path / "runs").list()
         continued = next(r for r in runs if r.name != first.name)
         assert first.continued_from is None
         steps_per_epoch = -(-SMALL.subset // SMALL.batch_size)
         assert continued.continued_from == 2 * steps_per_epoch == 32
-        started = app.runs_started
+        started = app.controller.runs_started
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
                        "the Runs screen to read the store")
@@ -295,5 +298,5 @@ async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_sc
         screen.table.move_cursor(row=[r.name for r in screen.shown_runs].index(continued.name))
         await pilot.press("r")
         await pilot.pause(0.2)
-        assert app.screen is screen and app.runs_started == started
+        assert app.screen is screen and app.controller.runs_started == started
         assert any("continued a checkpoint from step 32" in t for t in toasts(app))

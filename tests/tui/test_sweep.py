@@ -99,7 +99,7 @@ async def test_the_dialog_refuses_a_bad_spec_with_the_engines_message(
         await type_into(pilot, dialog, "vary-0", "learning_rate: 1e-3 abc")
         assert dialog.error == engine_message(parse_field, "learning_rate", "abc")
         await pilot.press("enter")  # refused: the dialog stays, nothing starts
-        assert app.screen is dialog and app.runs_started == 0
+        assert app.screen is dialog and app.controller.runs_started == 0
 
         await type_into(pilot, dialog, "vary-0", "learning_rate: 1e-3 3e-3")
         assert dialog.error == "" and dialog.summary.startswith("2 trials")
@@ -116,7 +116,8 @@ async def test_the_dialog_refuses_a_bad_spec_with_the_engines_message(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SweepDialog),
                        "the dialog to close")
-        assert app.runs_started == 0 and app.sweep is None and app.run_state == "idle"
+        assert app.controller.runs_started == 0 and app.controller.sweeps.progress is None
+        assert app.run_state == "idle"
     assert RunStore(tmp_path).list() == []
 
 
@@ -130,10 +131,10 @@ async def test_a_two_by_one_grid_runs_two_recorded_trials_back_to_back(
         assert dialog.summary.startswith("2 trials of 2 epochs")
         # Enter walks the fields (vary-2, samples, draws, seed, Start) before it starts
         assert await start_by_keys(pilot, dialog) == 6
-        await wait_for(pilot, lambda: app.sweep is None and not app.run_active,
-                       "the sweep to end")
+        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
+                       and not app.controller.active, "the sweep to end")
         log = app.train_screen.log_view.text
-        assert app.runs_started == 2 and app.run_state == "completed"
+        assert app.controller.runs_started == 2 and app.run_state == "completed"
         assert "trial 1/2 [learning_rate=0.005, hidden_sizes=16]" in log
         assert "trial 2/2 [learning_rate=0.01, hidden_sizes=16]" in log
         assert "Sweep done: 2 trials. Best: trial " in log
@@ -157,15 +158,17 @@ async def test_f7_stops_the_trial_and_cancels_the_rest_of_the_sweep(
         dialog = await open_dialog(pilot)
         await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01 0.02")
         await start_by_keys(pilot, dialog)
-        await wait_for(pilot, lambda: app.trainer is not None and app.trainer.state.step > 0,
-                       "the first trial's first step")
-        assert app.sweep is not None and app.sweep.index == 0
+        await wait_for(pilot, lambda: app.controller.trainer is not None
+                       and app.controller.trainer.state.step > 0, "the first trial's first step")
+        sweep = app.controller.sweeps.progress
+        assert sweep is not None and sweep.index == 0
         await pilot.press("f12")  # one run at a time: no second sweep meanwhile
         assert not isinstance(app.screen, SweepDialog)
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the trial to stop")
         await pilot.pause(0.3)
-        assert app.sweep is None and not app.run_active and app.runs_started == 1
+        assert app.controller.sweeps.progress is None and not app.controller.active
+        assert app.controller.runs_started == 1
         assert ("Sweep ended at trial 1/3 [learning_rate=0.005, hidden_sizes=32] (stopped): "
                 "2 trials not run.") in app.train_screen.log_view.text
         assert app.train_screen.form.config() == SMALL.replace(epochs=LONG)
@@ -178,10 +181,10 @@ async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
     base = SMALL.replace(hidden_sizes=(8,), optimizer="sgd", activation="leaky_relu", epochs=1)
     app = create_app(base, dataset=small_dataset, timing=False, runs_dir=tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        app.start_sweep(plan_sweep(base, ["learning_rate: 1000 0.05"]), base)
-        await wait_for(pilot, lambda: app.sweep is None and not app.run_active,
-                       "the sweep to end")
-        assert app.runs_started == 2 and app.run_state == "completed"
+        app.controller.sweeps.start(plan_sweep(base, ["learning_rate: 1000 0.05"]), base)
+        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
+                       and not app.controller.active, "the sweep to end")
+        assert app.controller.runs_started == 2 and app.run_state == "completed"
         assert "Sweep done: 2 trials." in app.train_screen.log_view.text
     runs = RunStore(tmp_path).list()
     assert sorted((r.config.learning_rate, r.status) for r in runs) == [
@@ -194,11 +197,11 @@ async def test_a_sweep_over_two_fields_ends_with_its_labels_shown_as_typed(
     not markup (it used to stop the app with a MarkupError)."""
     app = make(small_dataset, tmp_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        app.start_sweep(plan_sweep(SMALL, ["hidden_sizes: 16", "epochs: 1 2"]), SMALL)
-        await wait_for(pilot, lambda: app.sweep is None and not app.run_active,
-                       "the sweep to end")
+        app.controller.sweeps.start(plan_sweep(SMALL, ["hidden_sizes: 16", "epochs: 1 2"]), SMALL)
+        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
+                       and not app.controller.active, "the sweep to end")
         await pilot.pause(0.2)
-        assert app.is_running and app.runs_started == 2
+        assert app.is_running and app.controller.runs_started == 2
         shown = toasts(app)
         assert any("Best: trial " in t and "[hidden_sizes=16, epochs=" in t for t in shown), shown
 
@@ -211,7 +214,7 @@ async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
         await type_into(pilot, dialog, "vary-2", "batch_size: 64 128")
         await pilot.press("enter")  # on the last line, filled in: a fourth line
         await pilot.pause()
-        assert app.screen is dialog and app.runs_started == 0
+        assert app.screen is dialog and app.controller.runs_started == 0
         assert [line.id for line in dialog.vary_lines] == ["vary-0", "vary-1", "vary-2",
                                                           "vary-3"]
         assert app.focused is dialog.query_one("#vary-3", Input)
@@ -226,4 +229,4 @@ async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
         await pilot.press("enter")
         await pilot.pause()
         assert app.focused is dialog.query_one("#sample", Input) and app.screen is dialog
-        assert app.runs_started == 0 and len(dialog.trials) == 4
+        assert app.controller.runs_started == 0 and len(dialog.trials) == 4
