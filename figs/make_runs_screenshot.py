@@ -20,7 +20,7 @@ from textual.app import App
 from engine.config import TrainConfig
 from engine.data import load_dataset
 from engine.runs import RunStore
-from engine.training import Trainer
+from engine.session import RunSession
 from nnfs_tui.screens.runs import RunsScreen
 
 HERE = Path(__file__).resolve().parent
@@ -43,10 +43,7 @@ def record(store: RunStore) -> None:
     dataset = load_dataset("mnist", subset=BASE.subset, val_fraction=BASE.val_fraction,
                            seed=BASE.seed)
     for name, config in RUNS.items():
-        recorder = store.create(config, name)
-        trainer = Trainer(config, dataset, on_event=recorder)
-        recorder.attach(trainer)
-        finished = trainer.run()
+        finished = RunSession(config, dataset=dataset, store=store, name=name).run()
         print(f"{name}: {finished.status}")
 
 

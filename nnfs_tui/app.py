@@ -220,11 +220,11 @@ class NNFSApp(App[None]):
 
     def action_save_model(self) -> None:
         """Ctrl+S: save the current model (mid-run too, at the next batch boundary)."""
-        self.controller.save_model()
+        self.controller.files.save_model()
 
     def action_load_checkpoint(self) -> None:
         """Ctrl+O: load a checkpoint to inspect it or to continue training it."""
-        self.controller.load_checkpoint()
+        self.controller.files.load_checkpoint()
 
     def watch_run_state(self, state: str) -> None:
         """The train screen and the footer's keys follow the run's state."""

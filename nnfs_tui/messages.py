@@ -16,7 +16,7 @@ import numpy as np
 from textual.message import Message
 
 from engine import events as ev
-from engine.checkpoint import CheckpointSummary
+from engine.checkpoint import Checkpoint, CheckpointSummary
 from engine.data import Dataset
 from engine.network import MLP
 
@@ -48,7 +48,7 @@ class RunMessage(Message, bubble=False):
 
 
 @dataclass(eq=False)
-class RunStarted(RunMessage):
+class RunStarted(RunMessage, bubble=False):
     """The trainer is built and about to take its first step."""
 
     event: ev.RunStarted
@@ -58,7 +58,7 @@ class RunStarted(RunMessage):
 
 
 @dataclass(eq=False)
-class BatchEnded(RunMessage):
+class BatchEnded(RunMessage, bubble=False):
     """Progress within an epoch; a few a second, and a newer one replaces a queued one."""
 
     event: ev.BatchEnded
@@ -73,7 +73,7 @@ class BatchEnded(RunMessage):
 
 
 @dataclass(eq=False)
-class EpochsEnded(RunMessage):
+class EpochsEnded(RunMessage, bubble=False):
     """One or more epochs were trained and evaluated: one each, unless epochs end faster than
     the relay posts (then every epoch since the last message, none left out)."""
 
@@ -84,7 +84,7 @@ class EpochsEnded(RunMessage):
 
 
 @dataclass(eq=False)
-class ModelSnapshot(RunMessage):
+class ModelSnapshot(RunMessage, bubble=False):
     """A detached copy of the model (a run stopped mid-epoch, or an opened checkpoint) to
     predict with."""
 
@@ -103,7 +103,7 @@ class ModelSnapshot(RunMessage):
 
 
 @dataclass(eq=False)
-class PredictionsReady(RunMessage):
+class PredictionsReady(RunMessage, bubble=False):
     """The current model's guesses for every test image (after the newest epoch of an
     EpochsEnded, or at the end)."""
 
@@ -125,7 +125,7 @@ class PredictionsReady(RunMessage):
 
 
 @dataclass(eq=False)
-class HyperparametersChanged(RunMessage):
+class HyperparametersChanged(RunMessage, bubble=False):
     """Live changes took effect at a batch boundary."""
 
     event: ev.HyperparametersChanged
@@ -133,7 +133,7 @@ class HyperparametersChanged(RunMessage):
 
 
 @dataclass(eq=False)
-class Paused(RunMessage):
+class Paused(RunMessage, bubble=False):
     """The loop waits at a batch boundary."""
 
     event: ev.Paused
@@ -141,7 +141,7 @@ class Paused(RunMessage):
 
 
 @dataclass(eq=False)
-class Resumed(RunMessage):
+class Resumed(RunMessage, bubble=False):
     """The loop goes on after a pause."""
 
     event: ev.Resumed
@@ -149,7 +149,7 @@ class Resumed(RunMessage):
 
 
 @dataclass(eq=False)
-class RunFinished(RunMessage):
+class RunFinished(RunMessage, bubble=False):
     """The run ended: completed, stopped or diverged. Nothing follows from this run."""
 
     event: ev.RunFinished
@@ -157,7 +157,7 @@ class RunFinished(RunMessage):
 
 
 @dataclass(eq=False)
-class RunFailed(RunMessage):
+class RunFailed(RunMessage, bubble=False):
     """The run could not start (bad dataset, batch larger than the data, ...)."""
 
     error: str
@@ -167,7 +167,7 @@ class RunFailed(RunMessage):
 
 
 @dataclass(eq=False)
-class LayerStatsReady(RunMessage):
+class LayerStatsReady(RunMessage, bubble=False):
     """Per-layer health after one or more epochs (those of an EpochsEnded), for Inspect."""
 
     events: tuple[ev.LayerStats, ...]
@@ -197,6 +197,8 @@ class CheckpointOpened(Message, bubble=False):
     """The checkpoint file."""
     summary: CheckpointSummary | None
     """What it holds, in plain data (config, epochs, history); None on error."""
+    checkpoint: Checkpoint | None = None
+    """Its training state as a plain value (arrays of its own), which F5 continues."""
     network: MLP | None = None
     """A read-only copy of its model, for Inspect, Draw and the digit viewer."""
     dataset: Dataset | None = None

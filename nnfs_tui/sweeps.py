@@ -32,7 +32,7 @@ class SweepRunner:
         """F12: plan a sweep over the form's values; its trials then run one after another."""
         controller, app = self.controller, self.controller.app
         if controller.active:
-            app.log_line(f"Run {controller.run.id} is still {app.run_state}: stop it (F7) "
+            app.log_line(f"Run {controller.runs_started} is still {app.run_state}: stop it (F7) "
                          "before starting a sweep.", "warning")
             app.bell()
             return
@@ -82,7 +82,7 @@ class SweepRunner:
         if name is not None and status != "failed":
             sweep.runs.append((sweep.index, name))
         left = len(sweep.trials) - sweep.index - 1
-        if (controller.run is None or controller.stop_requested
+        if (controller.session is None or controller.stop_requested
                 or status not in ("completed", "diverged")):
             self._end(f"Sweep ended at {sweep.label()} ({status}): {left} "
                       f"trial{'s' * (left != 1)} not run.", "warning")

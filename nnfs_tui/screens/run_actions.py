@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.config import TrainConfig
 from engine.errors import NNFSError
+from engine.events import LiveChange
 from engine.runs import RunInfo, RunStore, diff_configs
 from nnfs_tui.dialogs import ConfigDiffDialog, ConfirmDialog, ExportDialog
 
@@ -35,9 +36,9 @@ class RunsResult:
     """That run's directory."""
     checkpoint: Path | None = None
     """open_checkpoint: the run's final.npz (best.npz when there is no final)."""
-    live_changes: tuple[tuple[int, dict[str, Any]], ...] = ()
-    """Hyperparameters the run changed while it trained: (step, new values), in order; a
-    rerun passes them to ``Trainer(planned_changes=...)`` to repeat the run exactly."""
+    live_changes: tuple[LiveChange, ...] = ()
+    """Hyperparameters the run changed while it trained, with their steps, in order; a
+    rerun passes them to ``RunSession(planned_changes=...)`` to repeat the run exactly."""
 
 
 class RunActions:
@@ -92,8 +93,7 @@ class RunActions:
                             title="Runs", severity="error")
                 return
         self.dismiss(RunsResult(action, run.config, run.name, run.path, checkpoint,
-                                tuple((step, dict(changes))
-                                      for step, changes in run.live_changes)))
+                                run.live_changes))
 
     def action_rerun(self) -> None:
         """r: close and start a run with exactly this run's config (same seed, same result)."""

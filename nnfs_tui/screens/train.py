@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from engine.config import FIELDS, TrainConfig, format_field
+from engine.config import FIELDS, TrainConfig, architecture, format_field
 from engine.errors import ConfigError
 from engine.events import EpochEnded as EngineEpochEnded
 from nnfs_tui import messages as msg
@@ -204,13 +204,18 @@ class TrainScreen(Screen[None]):
         """The app's run controller, told of every transition a message reports."""
         return self._app.controller
 
+    @property
+    def run_number(self) -> int:
+        """Where the current run comes in this app session (the log's "Run 2")."""
+        return self.controller.runs_started
+
     def _current(self, message: msg.RunMessage) -> bool:
         """True when the message comes from the current run (a stale one is dropped), and
         the app is not taking its widgets down. Either way the message ends here."""
         # RunMessage says bubble=False, but Message.__init_subclass__ sets bubble=True again on
         # each subclass: without this the app's queue would get every message a second time
         message.stop()
-        return not self._app.closing and self.controller.is_current(message.run_id)
+        return not self._app.closing and self.controller.is_current(message.run)
 
     def _seconds(self, seconds: float) -> str:
         return format_duration(seconds) if self.timing else "--:--"
@@ -251,14 +256,14 @@ class TrainScreen(Screen[None]):
         """Enter (or leaving the field) on a live field during a run: send it to the trainer."""
         app = self._app
         try:
-            if not self.controller.set_hyperparameters(message.changes):
+            if not self.controller.change(message.changes):
                 return
         except ConfigError as exc:
             self.form.show_error(exc.field, str(exc))
             self.log_line(f"Live change refused: {exc}", "error")
             return
         if app.run_state in ("paused", "loading"):  # no batch boundary comes until then
-            changed = ", ".join(f"{k} → {format_field(k, v)}" for k, v in message.changes.items())
+            changed = ", ".join(c.describe() for c in message.changes)
             when = "training resumes (F6)" if app.run_state == "paused" else "training starts"
             self.log_line(f"Live change {changed}: applied when {when}.")
 
@@ -291,14 +296,12 @@ class TrainScreen(Screen[None]):
         self.progress.start(e)
         self.loss_plot.reset(c.epochs)
         self.accuracy_plot.reset(c.epochs)
-        trainer = self.controller.trainer
-        if e.start_epoch and trainer is not None:  # a resumed run: its curves so far
-            self._plot_history(list(trainer.history)[:e.start_epoch])
+        if e.start_epoch:  # a resumed run: its curves so far
+            self._plot_history(e.history[:e.start_epoch])
         self.controller.started()
-        shape = "-".join(str(s) for s in (self.form.n_features, *c.hidden_sizes,
-                                          self.form.n_classes))
+        shape = architecture(c, e.n_features, e.n_classes)
         self.log_line(
-            f"Run {message.run_id} started: {shape} {c.activation}, {c.optimizer} "
+            f"Run {self.run_number} started: {shape} {c.activation}, {c.optimizer} "
             f"lr {format_field('learning_rate', c.learning_rate)} ({c.schedule}), "
             f"batch {c.batch_size}, {c.epochs} epochs on {message.dataset_name} "
             f"({e.n_train:,} train / {e.n_val:,} val / {e.n_test:,} test), "
@@ -354,10 +357,10 @@ class TrainScreen(Screen[None]):
         if not self._current(message):
             return
         e = message.event
-        self.form.mark_applied(e.changes)
+        self.form.mark_applied(e.values)
         self.loss_plot.mark(e.epoch_progress)
         self.accuracy_plot.mark(e.epoch_progress)
-        changes = ", ".join(f"{k} = {format_field(k, v)}" for k, v in e.changes.items())
+        changes = ", ".join(f"{c.field} = {format_field(c.field, c.value)}" for c in e.changes)
         self.log_line(
             f"Live change at epoch {e.epoch_progress:.2f} (step {e.step}): {changes}", "change")
 
@@ -388,14 +391,14 @@ class TrainScreen(Screen[None]):
         test = (f"test accuracy {format_percent(e.test_acc)} (loss {e.test_loss:.4f})"
                 if e.test_acc is not None else "")
         if e.status == "completed":
-            self.log_line(f"Run {message.run_id} finished: {epochs}, {test}, in {took}.",
+            self.log_line(f"Run {self.run_number} finished: {epochs}, {test}, in {took}.",
                           "success")
-            app.notify(f"Run {message.run_id} finished: {test}", title="Training done")
+            app.notify(f"Run {self.run_number} finished: {test}", title="Training done")
         elif e.status == "stopped":
-            self.log_line(f"Run {message.run_id} stopped after {epochs} (step {e.step})"
+            self.log_line(f"Run {self.run_number} stopped after {epochs} (step {e.step})"
                           f"{', ' + test if test else ''}, in {took}.", "warning")
         else:
-            self.log_line(f"Run {message.run_id} DIVERGED: {e.reason}. Try a smaller "
+            self.log_line(f"Run {self.run_number} DIVERGED: {e.reason}. Try a smaller "
                           "learning_rate, then F5.", "error")
             app.notify(e.reason, title="Training diverged", severity="error", timeout=8)
         self.controller.finished(e.status)
@@ -407,14 +410,14 @@ class TrainScreen(Screen[None]):
         app = self._app
         if app.closing:
             return
-        if message.run_id == 0:  # the preview could not load
+        if not message.run:  # the preview could not load
             self.digits.status = message.error
             self.digits.refresh()
             self.log_line(message.error, "error")
             return
         if not self._current(message):
             return
-        self.log_line(f"Run {message.run_id} could not start: {message.error}", "error")
+        self.log_line(f"Run {self.run_number} could not start: {message.error}", "error")
         if message.field in FIELDS:  # and back to it, so typing goes to the field
             self.form.show_error(message.field, message.error)
             self.form.control(message.field).focus()
@@ -436,23 +439,23 @@ class TrainScreen(Screen[None]):
     def on_checkpoint_opened(self, message: msg.CheckpointOpened) -> None:
         """A checkpoint is loaded: the form, curves and progress show its run so far."""
         app = self._app
-        trainer = message.trainer
-        if trainer is None:
+        summary = message.summary
+        if summary is None or message.dataset is None:
             self.log_line(f"Cannot open the checkpoint: {message.error}", "error")
             app.notify(message.error, title="Cannot open", severity="error", timeout=8)
             return
         if self.controller.active:
             return
-        self.form.set_config(trainer.config)
-        self.loss_plot.reset(trainer.config.epochs)
-        self.accuracy_plot.reset(trainer.config.epochs)
-        self.progress.reset(trainer.config.epochs, epoch_done=trainer.state.epoch,
-                            history=trainer.history, elapsed=trainer.state.elapsed)
-        self.controller.checkpoint_opened(trainer)
-        self._plot_history(trainer.history)
-        self.post_message(msg.DatasetLoaded(trainer.dataset))
-        st = trainer.state
-        last = trainer.history[-1] if trainer.history else None
+        config = summary.config
+        self.form.set_config(config)
+        self.loss_plot.reset(config.epochs)
+        self.accuracy_plot.reset(config.epochs)
+        self.progress.reset(config.epochs, epoch_done=summary.epoch,
+                            history=list(summary.history), elapsed=summary.elapsed)
+        self.controller.checkpoint_opened(message)
+        self._plot_history(summary.history)
+        self.post_message(msg.DatasetLoaded(message.dataset))
+        last = summary.last
         acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
-        self.log_line(f"Loaded {message.path}: epoch {st.epoch}, step {st.step}{acc}. F4 "
-                      "inspects it, F9 draws for it, F5 continues training it.", "success")
+        self.log_line(f"Loaded {message.path}: epoch {summary.epoch}, step {summary.step}{acc}. "
+                      "F4 inspects it, F9 draws for it, F5 continues training it.", "success")

@@ -9,6 +9,7 @@ the live ones stay editable and are applied to the run with Enter (or on leaving
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual import events
@@ -32,6 +33,7 @@ from engine.config import (
 )
 from engine.data import check_dataset_source
 from engine.errors import ConfigError, DatasetError
+from engine.events import LiveChange
 
 #: The order of the form: network, optimisation, schedule, data. Every field of FIELDS.
 FORM_ORDER: tuple[str, ...] = (
@@ -83,13 +85,12 @@ class FieldRow(Vertical):
 class HyperparameterForm(Vertical):
     """Every TrainConfig field, validated as typed; presets at the top."""
 
+    @dataclass(eq=False)
     class LiveEdit(Message):
         """The person applied new values of live fields during a run."""
 
-        def __init__(self, changes: dict[str, Any]) -> None:
-            super().__init__()
-            self.changes: dict[str, Any] = changes
-            """Field name to checked value."""
+        changes: tuple[LiveChange, ...]
+        """The values as typed (parsed); the engine checks them when the run takes them."""
 
     class Edited(Message):
         """A field changed (valid or not); the app refreshes what depends on the form."""
@@ -299,7 +300,7 @@ class HyperparameterForm(Vertical):
             return
         value = self.values[name]
         if value != self.applied.get(name):
-            self.post_message(self.LiveEdit({name: value}))
+            self.post_message(self.LiveEdit((LiveChange(name, value),)))
 
     def _update_visibility(self) -> None:
         for name in APPLIES_WHEN:

@@ -9,6 +9,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from engine.config import TrainConfig
+from engine.training import Trainer
 
 #: A run that takes well under a second: 2,000 training images, one hidden layer of 32.
 SMALL = TrainConfig(hidden_sizes=(32,), subset=2000, val_fraction=0.1, seed=0, epochs=2,
@@ -20,6 +21,13 @@ LONG = 10_000
 
 #: Seconds any wait in these tests may take before it fails (a bound, not a timing assert).
 TIMEOUT = 60.0
+
+
+def trainer_of(app: App) -> Trainer | None:
+    """The engine Trainer of the app's current or last run (None before it is built): what
+    the tests check the run against, never something the app itself reads."""
+    session = app.controller.session
+    return session.trainer if session is not None else None
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str,
@@ -37,8 +45,8 @@ async def start_and_wait(pilot: Pilot, state: str = "training") -> None:
     app = pilot.app
     await pilot.press("f5")
     if state == "training":
-        await wait_for(pilot, lambda: app.controller.trainer is not None
-                       and app.controller.trainer.state.step > 0, "the first training step")
+        await wait_for(pilot, lambda: trainer_of(app) is not None
+                       and trainer_of(app).state.step > 0, "the first training step")
     else:
         await wait_for(pilot, lambda: app.run_state == state, f"run state {state!r}")
 

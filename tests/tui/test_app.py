@@ -12,7 +12,7 @@ from engine.config import FIELDS, parse_field
 from engine.errors import ConfigError
 from engine.training import Trainer
 from nnfs_tui.screens import HelpScreen
-from tests.tui.helpers import LONG, TIMEOUT, set_input, start_and_wait, wait_for
+from tests.tui.helpers import LONG, TIMEOUT, set_input, start_and_wait, trainer_of, wait_for
 
 
 def text_of(widget) -> str:  # noqa: ANN001
@@ -45,7 +45,7 @@ async def test_form_filled_by_keys_trains_that_config(make_app) -> None:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run to complete")
 
-        config = app.controller.trainer.config
+        config = trainer_of(app).config
         assert config.hidden_sizes == (24, 16)
         assert config.optimizer == "momentum"
         assert config.learning_rate == 0.05
@@ -56,7 +56,7 @@ async def test_form_filled_by_keys_trains_that_config(make_app) -> None:
         assert len(screen.loss_plot.series["train"]) == 2
         batch_points = screen.loss_plot.series["batch"].points
         assert len(batch_points) >= 16 and batch_points[-1][0] == 2.0
-        history = app.controller.trainer.history
+        history = trainer_of(app).history
         assert screen.accuracy_plot.series["test"].points[-1][1] == 100 * history[-1]["test_acc"]
         # progress line at the end; the log has the final test accuracy
         assert screen.progress.epoch_done == 2
@@ -132,7 +132,7 @@ async def test_pause_resume_and_stop(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
         await start_and_wait(pilot)
-        trainer = app.controller.trainer
+        trainer = trainer_of(app)
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
         assert app.train_screen.progress.has_class("-paused")
@@ -174,7 +174,7 @@ async def test_live_learning_rate_change_reaches_the_engine(make_app) -> None:
         await set_input(pilot, "learning_rate", "0.0123")
         assert form.row("learning_rate").has_class("-pending")
         await pilot.press("enter", "f6")
-        await wait_for(pilot, lambda: app.controller.trainer.config.learning_rate == 0.0123,
+        await wait_for(pilot, lambda: trainer_of(app).config.learning_rate == 0.0123,
                        "the new learning rate in the trainer")
         await wait_for(pilot, lambda: app.train_screen.loss_plot.marks, "the plot marker")
         assert "learning_rate = 0.0123" in app.train_screen.log_view.text
@@ -188,7 +188,7 @@ async def test_live_learning_rate_change_reaches_the_engine(make_app) -> None:
         await pilot.press("tab")
         await wait_for(pilot, lambda: "batch_size = 64" in app.train_screen.log_view.text,
                        "the change of batch_size in the log")
-        assert app.controller.trainer.config.batch_size == 64
+        assert trainer_of(app).config.batch_size == 64
         # a value the engine refuses mid-run shows its message and changes nothing
         batch_size.focus()
         batch_size.value = "5000"
@@ -196,7 +196,7 @@ async def test_live_learning_rate_change_reaches_the_engine(make_app) -> None:
         error = form.row("batch_size").query_one(".error")
         await wait_for(pilot, lambda: "batch_size: 5000 is not valid" in text_of(error),
                        "the engine's refusal under the field")
-        assert app.controller.trainer.config.batch_size == 64
+        assert trainer_of(app).config.batch_size == 64
         app.action_stop()  # F7 itself is tested with pause and resume
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
         assert not hidden.is_disabled and not form.has_class("-locked")  # unlocked again
@@ -236,13 +236,13 @@ async def test_a_second_start_during_a_run_is_refused(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_and_wait(pilot)
-        first = app.controller.trainer
+        first = trainer_of(app)
         await pilot.press("f5")
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
         await pilot.press("s", "f5")  # the letter key (outside a text field), and F5 paused
         await pilot.pause()
-        assert app.controller.runs_started == 1 and app.controller.trainer is first
+        assert app.controller.runs_started == 1 and trainer_of(app) is first
         assert "one run at a time" in app.train_screen.log_view.text
         running = [w for w in app.workers if w.group == "training" and w.is_running]
         assert len(running) == 1
@@ -254,11 +254,12 @@ async def test_start_over_stops_and_starts_a_fresh_run(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_and_wait(pilot)
-        first = app.controller.trainer
+        first = trainer_of(app)
         await pilot.press("f8")
         runs = app.controller
-        await wait_for(pilot, lambda: runs.runs_started == 2 and runs.trainer is not None
-                       and runs.trainer is not first and runs.trainer.state.step > 0,
+        await wait_for(pilot, lambda: runs.runs_started == 2 and runs.session.trainer is not None
+                       and runs.session.trainer is not first
+                       and runs.session.trainer.state.step > 0,
                        "the second run")
         assert first.state.status == "stopped"
         assert app.run_state in ("training", "loading")
@@ -277,7 +278,7 @@ async def quit_during(app, *keys: str, pause_first: bool = False) -> Trainer:  #
     async def session() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await start_and_wait(pilot)
-            trainers.append(app.controller.trainer)
+            trainers.append(trainer_of(app))
             if pause_first:
                 await pilot.press("f6")
                 await wait_for(pilot, lambda: app.run_state == "paused", "the pause")

@@ -12,7 +12,7 @@ from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsScreen
-from tests.tui.helpers import LONG, SMALL, set_input, toasts, wait_for
+from tests.tui.helpers import LONG, SMALL, set_input, toasts, trainer_of, wait_for
 
 
 def app_with_store(small_dataset, tmp_path, **changes):
@@ -25,7 +25,7 @@ async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_pa
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
-        first_acc = app.controller.trainer.history[-1]["test_acc"]
+        first_acc = trainer_of(app).history[-1]["test_acc"]
         runs = RunStore(tmp_path / "runs").list()
         assert [r.status for r in runs] == ["completed"]
         assert runs[0].config == SMALL and len(runs[0].metrics()) == 2
@@ -34,9 +34,10 @@ async def test_each_run_is_recorded_and_a_rerun_repeats_it(small_dataset, tmp_pa
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
                        "the Runs screen to read the store")
         await pilot.press("r")  # rerun the highlighted (only) run
-        await wait_for(pilot, lambda: app.controller.run.id == 2 and app.run_state == "completed",
+        await wait_for(pilot, lambda: app.controller.runs_started == 2
+                       and app.run_state == "completed",
                        "the rerun")
-        assert app.controller.trainer.history[-1]["test_acc"] == first_acc
+        assert trainer_of(app).history[-1]["test_acc"] == first_acc
         assert len(RunStore(tmp_path / "runs").list()) == 2
 
 
@@ -60,8 +61,8 @@ async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> N
     saved = tmp_path / "mid.npz"
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.controller.trainer is not None
-                       and app.controller.trainer.state.epoch >= 1, "an epoch")
+        await wait_for(pilot, lambda: trainer_of(app) is not None
+                       and trainer_of(app).state.epoch >= 1, "an epoch")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SaveModelDialog), "the dialog")
         dialog = app.screen
@@ -82,13 +83,16 @@ async def test_save_mid_run_then_load_and_continue(small_dataset, tmp_path) -> N
         await wait_for(pilot, lambda: app.controller.loaded is not None, "the checkpoint to open")
         loaded = app.controller.loaded
         np.testing.assert_array_equal(loaded.network.params["W1"], ckpt.params["W1"])
-        start_step = loaded.state.step
+        start_step = loaded.summary.step
+        assert start_step == ckpt.loop["step"]
 
         await pilot.press("f5")  # continue it
-        await wait_for(pilot, lambda: app.controller.trainer is loaded
-                       and loaded.state.step > start_step,
+        await wait_for(pilot, lambda: app.controller.session is not None
+                       and app.controller.session.checkpoint is loaded.checkpoint
+                       and trainer_of(app) is not None
+                       and trainer_of(app).state.step > start_step,
                        "training to continue from the checkpoint")
-        assert app.controller.trainer.state.epoch >= ckpt.loop["epoch"]
+        assert trainer_of(app).state.epoch >= ckpt.loop["epoch"]
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the second stop")
 
@@ -103,7 +107,7 @@ async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run")
-        weights = app.controller.trainer.network.params["W1"].copy()
+        weights = trainer_of(app).network.params["W1"].copy()
 
         def disk_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -119,7 +123,8 @@ async def test_a_failed_save_is_reported_keeps_the_model_and_can_be_retried(
                                "the error in the log")
                 assert "No space left on device" in app.train_screen.log_view.text
                 assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
-                np.testing.assert_array_equal(app.controller.trainer.network.params["W1"], weights)
+                np.testing.assert_array_equal(
+                    trainer_of(app).network.params["W1"], weights)
                 monkeypatch.undo()
             else:
                 await wait_for(pilot, target.exists, "the retried save")
@@ -161,19 +166,20 @@ async def test_a_rerun_replays_the_changes_made_while_training(small_dataset, tm
                 in app.train_screen.log_view.text)
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
-        first = {k: v.copy() for k, v in app.controller.trainer.network.params.items()}
+        first = {k: v.copy() for k, v in trainer_of(app).network.params.items()}
         recorded = RunStore(tmp_path / "runs").list()[0]
-        assert [c for _, c in recorded.live_changes] == [{"learning_rate": 0.0007}]
+        assert [(c.field, c.value) for c in recorded.live_changes] == [("learning_rate", 0.0007)]
 
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded,
                        "the Runs screen to read the store")
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.controller.run.id == 2 and app.run_state == "completed",
+        await wait_for(pilot, lambda: app.controller.runs_started == 2
+                       and app.run_state == "completed",
                        "the rerun")
         assert "replaying its 1 live change" in app.train_screen.log_view.text
         for key, value in first.items():
-            np.testing.assert_array_equal(app.controller.trainer.network.params[key], value,
+            np.testing.assert_array_equal(trainer_of(app).network.params[key], value,
                                           err_msg=key)
     rerun = next(r for r in RunStore(tmp_path / "runs").list() if r.name != recorded.name)
     assert rerun.live_changes == recorded.live_changes
@@ -186,7 +192,7 @@ async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the run")
         final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
-        app.controller.open_checkpoint(final)
+        app.controller.files.open_checkpoint(final)
         await wait_for(pilot, lambda: app.controller.loaded is not None, "the checkpoint to open")
         opened = app.controller.runs_started
         await pilot.press("f5")
@@ -198,7 +204,7 @@ async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.controller.runs_started == opened + 1
                        and app.run_state == "completed", "the continued run")
-        assert app.controller.trainer.state.epoch == 3
+        assert trainer_of(app).state.epoch == 3
 
 
 async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
@@ -209,7 +215,7 @@ async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the 2-epoch run")
-        best_val = max(row["val_acc"] for row in app.controller.trainer.history)
+        best_val = max(row["val_acc"] for row in trainer_of(app).history)
         first = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
         await set_input(pilot, "epochs", "3")
         await pilot.press("f5")
@@ -218,7 +224,7 @@ async def test_opening_a_checkpoint_shows_its_progress_not_the_last_runs(
         progress = app.train_screen.progress
         assert "Epoch 3/3" in str(progress.render()) and "lr 5.00e-03" in str(progress.render())
 
-        app.controller.open_checkpoint(first)
+        app.controller.files.open_checkpoint(first)
         await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
         shown = str(progress.render())
         assert "Epoch 2/2" in shown and "loss -" in shown and "lr -" in shown
@@ -279,12 +285,12 @@ async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_sc
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
         first = RunStore(tmp_path / "runs").list()[0]
-        app.controller.open_checkpoint(first.path / "final.npz")
+        app.controller.files.open_checkpoint(first.path / "final.npz")
         await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
         await set_input(pilot, "epochs", "3")
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.run_state == "completed"
-                       and app.controller.trainer.state.epoch == 3, "the continued run")
+                       and trainer_of(app).state.epoch == 3, "the continued run")
         runs = RunStore(tmp_path / "runs").list()
         continued = next(r for r in runs if r.name != first.name)
         assert first.continued_from is None

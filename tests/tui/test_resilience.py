@@ -18,7 +18,7 @@ from engine.training import Trainer
 from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp, create_app
 from nnfs_tui.screens import HelpScreen
-from tests.tui.helpers import LONG, SMALL, TIMEOUT, start_and_wait, wait_for
+from tests.tui.helpers import LONG, SMALL, TIMEOUT, start_and_wait, trainer_of, wait_for
 
 #: Seconds a key may take to show its effect while a run floods the UI (a bound that only a
 #: stuck or badly lagging UI exceeds, not a benchmark; people notice about 0.2 s).
@@ -87,14 +87,14 @@ async def test_a_crash_in_the_training_thread_is_shown_and_the_next_run_works(
         assert "Training stopped by an unexpected error" in log
         assert "simulated crash in the training loop" in log
         assert any(n.title == "Training crashed" for n in app._notifications)
-        assert not app.controller.active and app.controller.run.thread_done.is_set()
+        assert not app.controller.active and app.controller.session.done.is_set()
         # the record says so too
-        crashed = app.controller.store.load(app.controller.run.recorder.name)
+        crashed = app.controller.store.load(app.controller.session.name)
         assert crashed.status == "failed"
         assert crashed.reason == "RuntimeError: simulated crash in the training loop"
         await start_and_wait(pilot, "completed")  # the same app trains again
         assert app.controller.runs_started == 2 and len(calls) == 2
-        assert app.controller.trainer.state.epoch == 1
+        assert trainer_of(app).state.epoch == 1
 
 
 async def test_hammering_start_stop_and_restart_never_runs_two_training_loops(
@@ -107,7 +107,7 @@ async def test_hammering_start_stop_and_restart_never_runs_two_training_loops(
             running = [w for w in app.workers if w.group == "training" and w.is_running]
             assert counts["now"] <= 1 and len(running) <= 2  # a new one may wait for the old
         deadline = time.monotonic() + TIMEOUT
-        while app.controller.active or not app.controller.run.thread_done.is_set():
+        while app.controller.active or not app.controller.session.done.is_set():
             # F7 again for a run that a queued F8 started after the last stop
             assert time.monotonic() < deadline, f"the runs never stopped ({app.run_state})"
             if app.run_state in ("loading", "training"):
@@ -124,9 +124,11 @@ async def test_resizing_to_one_cell_and_back_mid_run_never_raises(make_app) -> N
         for size in [(1, 1), (120, 40), (1, 1), (2, 1), (1, 30), (200, 1), (80, 24),
                      (1, 1), (120, 40)]:
             await resize(pilot, *size)
-        assert app.run_state == "training" and app.controller.trainer.state.status == "running"
-        step = app.controller.trainer.state.step
-        await wait_for(pilot, lambda: app.controller.trainer.state.step > step, "training to go on")
+        assert app.run_state == "training"
+        assert trainer_of(app).state.status == "running"
+        step = trainer_of(app).state.step
+        await wait_for(pilot, lambda: trainer_of(app).state.step > step,
+                       "training to go on")
         await tap(app, "f1")  # a modal screen at one cell, then back
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
         await resize(pilot, 1, 1)
@@ -144,7 +146,7 @@ async def test_keys_are_answered_while_the_fastest_run_floods_the_ui(small_datas
     app = create_app(flood, dataset=small_dataset, timing=False, record=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await start_and_wait(pilot)
-        await wait_for(pilot, lambda: app.controller.trainer.state.epoch >= 20, "20 epochs")
+        await wait_for(pilot, lambda: trainer_of(app).state.epoch >= 20, "20 epochs")
         slowest = 0.0
         for _ in range(5):
             for key, shown in (("f1", True), ("escape", False)):
@@ -153,7 +155,7 @@ async def test_keys_are_answered_while_the_fastest_run_floods_the_ui(small_datas
                 await wait_for(pilot, lambda shown=shown: isinstance(app.screen, HelpScreen)
                                == shown, f"{key} to take effect", timeout=10)
                 slowest = max(slowest, time.monotonic() - started)
-        epochs = app.controller.trainer.state.epoch
+        epochs = trainer_of(app).state.epoch
         await tap(app, "f7")
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop", timeout=10)
     assert epochs >= 20  # it did flood
@@ -175,12 +177,12 @@ async def test_a_flood_run_shows_every_epoch_at_a_pause_and_at_the_end(small_dat
             handed_over.extend(e.epoch for e in message.events)
 
     async def until_epoch(epoch: int) -> None:  # not Pilot.pause: it waits for an idle app
-        while app.controller.trainer.state.epoch < epoch:
+        while trainer_of(app).state.epoch < epoch:
             await asyncio.sleep(0.005)
 
     def shows_every_epoch_up_to(done: int) -> None:
         screen = app.train_screen
-        history = app.controller.trainer.history
+        history = trainer_of(app).history
         assert screen.loss_plot.series["test"].xs == list(range(1, done + 1))
         assert screen.loss_plot.series["batch"].xs[-1] == done  # the smoothed loss too
         assert screen.accuracy_plot.series["test"].points[-1] == (
@@ -200,13 +202,14 @@ async def test_a_flood_run_shows_every_epoch_at_a_pause_and_at_the_end(small_dat
         await until_epoch(10)
         await tap(app, "f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
-        await until_epoch(app.controller.trainer.state.epoch + 10)  # the run goes on behind help
+        # the run goes on behind help
+        await until_epoch(trainer_of(app).state.epoch + 10)
         await tap(app, "f6")
         await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
         await tap(app, "escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
         await pilot.pause()
-        paused_at = app.controller.trainer.state.epoch
+        paused_at = trainer_of(app).state.epoch
         shows_every_epoch_up_to(paused_at)
         await tap(app, "f6")
         await wait_for(pilot, lambda: app.run_state == "completed", "the end")

@@ -20,8 +20,9 @@ from textual.widgets import Input, OptionList
 
 from engine.config import FIELDS, TrainConfig, format_field
 from engine.data import Dataset
-from engine.events import EpochEnded, RunFinished
+from engine.events import EpochEnded, LiveChange, RunFinished
 from engine.runs import TABLE_COLUMNS, RunStore
+from engine.session import RunSession
 from engine.training import Trainer
 from nnfs_tui.dialogs import (
     ConfigDiffDialog,
@@ -53,10 +54,7 @@ COMPLETED = ["a-adam-8", "b-sgd-16", "c-tanh-16", "d-momentum-8", "e-adam-16"]
 
 
 def record(store: RunStore, name: str, config: TrainConfig, dataset: Dataset) -> None:
-    recorder = store.create(config, name)
-    trainer = Trainer(config, dataset, on_event=recorder, threads=1)
-    recorder.attach(trainer)
-    trainer.run()
+    RunSession(config, dataset=dataset, store=store, name=name, threads=1).run()
 
 
 @pytest.fixture(scope="module")
@@ -478,6 +476,7 @@ def clone(store: RunStore, source: str, name: str, *, config: dict | None = None
     return path
 
 
+# as run.json recorded them before one LiveChange per field: still read, and replayed
 LIVE = [{"step": 10, "epoch": 0.67, "changes": {"learning_rate": 0.5}},
         {"step": 21, "epoch": 1.4, "changes": {"batch_size": 64, "dropout": 0.1}}]
 
@@ -492,8 +491,9 @@ async def test_rerun_hands_the_app_the_runs_live_changes_to_replay(store) -> Non
         await wait_for(pilot, lambda: app.results, "the screen's result")
     result = app.results[0]
     assert result.action == "rerun" and result.config == TRAINED["b-sgd-16"]
-    assert result.live_changes == ((10, {"learning_rate": 0.5}),
-                                   (21, {"batch_size": 64, "dropout": 0.1}))
+    assert result.live_changes == (LiveChange("learning_rate", 0.5, 10, 0.67),
+                                   LiveChange("batch_size", 64, 21, 1.4),
+                                   LiveChange("dropout", 0.1, 21, 1.4))
 
 
 async def diff_of(pilot: Pilot, screen: RunsScreen, left: str, right: str) -> ConfigDiffDialog:

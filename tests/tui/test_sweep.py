@@ -13,11 +13,10 @@ from engine.config import parse_field
 from engine.data import Dataset
 from engine.errors import ConfigError
 from engine.runs import RunStore
-from engine.sweep import parse_sample
+from engine.sweep import MAX_TRIALS, parse_sample
 from nnfs_tui.app import NNFSApp, create_app
-from engine.sweep import MAX_TRIALS
 from nnfs_tui.dialogs.sweep import SweepDialog, plan_sweep
-from tests.tui.helpers import LONG, SMALL, toasts, wait_for
+from tests.tui.helpers import LONG, SMALL, toasts, trainer_of, wait_for
 
 
 def engine_message(call, *args) -> str:  # noqa: ANN001
@@ -158,8 +157,9 @@ async def test_f7_stops_the_trial_and_cancels_the_rest_of_the_sweep(
         dialog = await open_dialog(pilot)
         await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01 0.02")
         await start_by_keys(pilot, dialog)
-        await wait_for(pilot, lambda: app.controller.trainer is not None
-                       and app.controller.trainer.state.step > 0, "the first trial's first step")
+        await wait_for(pilot, lambda: trainer_of(app) is not None
+                       and trainer_of(app).state.step > 0,
+                       "the first trial's first step")
         sweep = app.controller.sweeps.progress
         assert sweep is not None and sweep.index == 0
         await pilot.press("f12")  # one run at a time: no second sweep meanwhile
