@@ -15,6 +15,7 @@ from engine.events import (
     EpochEnded,
     HyperparametersChanged,
     LayerStats,
+    LiveChange,
     Paused,
     Resumed,
     RunFinished,
@@ -23,13 +24,15 @@ from engine.events import (
 from engine.metrics import confusion_matrix, evaluate, per_class_accuracy, predict
 from engine.network import MLP
 from engine.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from engine.runs import RunStore
 from engine.schedules import lr_factor
+from engine.session import RunSession
 from engine.training import Trainer, build_network, build_optimizer
 
 __all__ = [
     "BatchEnded", "Checkpoint", "CheckpointError", "ConfigError", "Dataset", "DatasetError",
     "EpochEnded", "FIELDS", "HyperparametersChanged", "LIVE_FIELDS", "LayerStats", "MLP",
-    "NNFSError",
+    "LiveChange", "NNFSError", "RunSession", "RunStore",
     "OPTIMIZERS", "Optimizer", "PRESETS", "Paused", "Resumed", "RunFinished", "RunStarted",
     "TrainConfig", "Trainer", "build_network", "build_optimizer", "confusion_matrix",
     "evaluate", "load_checkpoint", "load_dataset", "lr_factor", "make_optimizer",

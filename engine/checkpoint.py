@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +37,7 @@ FORMAT = "nnfs-tui-checkpoint"
 VERSION = 1
 MAX_META_BYTES = 64 * 1024 * 1024
 _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+T = TypeVar("T")
 
 
 @dataclass
@@ -176,12 +178,17 @@ def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint. Any problem raises CheckpointError naming the file."""
     path = Path(path)
+    return _open(path, lambda zf, infos: _read(path, zf, infos))
+
+
+def _open(path: Path, read: Callable[[zipfile.ZipFile, dict[str, zipfile.ZipInfo]], T]) -> T:
+    """Open the archive and ``read`` it; every failure becomes one CheckpointError."""
     if not path.is_file():
         raise CheckpointError(path, "file not found")
     try:
         with zipfile.ZipFile(path) as zf:
             infos = {info.filename: info for info in zf.infolist()}
-            return _read(path, zf, infos)
+            return read(zf, infos)
     except zipfile.BadZipFile:
         raise CheckpointError(path, "not a checkpoint (.npz archive): the file is truncated "
                               "or corrupted") from None
@@ -196,9 +203,21 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def read_summary(path: str | Path) -> CheckpointSummary:
-    """Read and check a checkpoint and describe it (the Ctrl+O list, the app's log).
-    Any problem raises CheckpointError naming the file, as :func:`load_checkpoint` does."""
-    return load_checkpoint(path).summary(path)
+    """Describe a checkpoint from its JSON document alone (the Ctrl+O list reads many): the
+    same bounded reader and checks as :func:`load_checkpoint`, no array decoded. Any problem
+    raises CheckpointError naming the file."""
+    path = Path(path)
+    return _open(path, lambda zf, infos: _summary(path, zf, infos))
+
+
+def _summary(path: Path, zf: zipfile.ZipFile,
+             infos: dict[str, zipfile.ZipInfo]) -> CheckpointSummary:
+    meta, config, sizes = _read_meta(path, zf, infos)
+    loop, history = _checked_loop(path, meta), _checked_history(path, meta)
+    return CheckpointSummary(path=path, config=config, sizes=tuple(sizes),
+                             epoch=int(loop["epoch"]), step=int(loop["step"]),
+                             mid_epoch=bool(loop["position"]), elapsed=float(loop["elapsed"]),
+                             history=tuple(history), saved_at=str(meta.get("saved_at", "")))
 
 
 def _read_member(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: str,
@@ -229,7 +248,9 @@ def _read_member(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], name: s
     return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
 
 
-def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Checkpoint:
+def _read_meta(path: Path, zf: zipfile.ZipFile,
+               infos: dict[str, zipfile.ZipInfo]) -> tuple[dict[str, Any], TrainConfig, list[int]]:
+    """The JSON document, its config and its layer sizes, checked (no array is read)."""
     meta_arr = _read_member(zf, infos, "meta", MAX_META_BYTES)
     if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
         raise ValueError("meta is not a UTF-8 byte array")
@@ -248,6 +269,11 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
             or not all(isinstance(s, int) and 1 <= s <= 10_000_000 for s in sizes)
             or tuple(sizes[1:-1]) != config.hidden_sizes):
         raise CheckpointError(path, f"layer sizes {sizes!r} do not match the config")
+    return meta, config, sizes
+
+
+def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Checkpoint:
+    meta, config, sizes = _read_meta(path, zf, infos)
     dtype = np.dtype(_FLOAT_DTYPES[config.dtype])
 
     expected: dict[str, tuple[int, ...]] = {}
@@ -285,13 +311,7 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
     if unknown:
         raise CheckpointError(path, f"unexpected entries {', '.join(unknown[:3])}")
 
-    loop = meta.get("loop")
-    keys = ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds", "elapsed")
-    if not isinstance(loop, dict) or not all(
-        isinstance(loop.get(k), int | float) and not isinstance(loop.get(k), bool)
-        and math.isfinite(loop[k]) and loop[k] >= 0 for k in keys
-    ):
-        raise CheckpointError(path, "loop state is missing or malformed")
+    loop = _checked_loop(path, meta)
     perm = None
     if "loop/perm.npy" in infos:
         perm = _read_member(zf, infos, "loop/perm", 8 * 100_000_000)
@@ -301,9 +321,7 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
             raise CheckpointError(path, "loop position is outside the interrupted epoch")
     elif loop["position"]:
         raise CheckpointError(path, "saved mid-epoch but the sample order is missing")
-    history = meta.get("history", [])
-    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
-        raise CheckpointError(path, "history is malformed")
+    history = _checked_history(path, meta)
     rng_state = meta.get("rng")
     if rng_state is not None and not isinstance(rng_state, dict):
         raise CheckpointError(path, "RNG state is malformed")
@@ -316,6 +334,24 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
     return Checkpoint(config=config, sizes=tuple(sizes), params=params,
                       optimizer_state=opt_state, loop=loop, history=history,
                       rng_state=rng_state, perm=perm, saved_at=str(meta.get("saved_at", "")))
+
+
+def _checked_loop(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    loop = meta.get("loop")
+    keys = ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds", "elapsed")
+    if not isinstance(loop, dict) or not all(
+        isinstance(loop.get(k), int | float) and not isinstance(loop.get(k), bool)
+        and math.isfinite(loop[k]) and loop[k] >= 0 for k in keys
+    ):
+        raise CheckpointError(path, "loop state is missing or malformed")
+    return loop
+
+
+def _checked_history(path: Path, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    history = meta.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise CheckpointError(path, "history is malformed")
+    return history
 
 
 def _is_permutation(perm: np.ndarray) -> bool:

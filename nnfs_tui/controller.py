@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.config import TrainConfig
-from engine.data import Dataset, load_dataset
+from engine.data import Dataset, DatasetCache
 from engine.errors import ConfigError, NNFSError
 from engine.events import LayerStats, LiveChange
 from engine.metrics import predict
@@ -69,8 +69,9 @@ class RunController:
     ) -> None:
         self.app: NNFSApp = app
         """The app whose ``run_state`` this controller sets and whose workers it runs."""
-        self.dataset: Dataset | None = dataset
-        """A dataset given by the caller (tests, notebooks), used for every run as it is."""
+        self.dataset_for: DatasetCache = DatasetCache(dataset)
+        """The dataset a config trains on: one given by the caller (tests, notebooks) for
+        every run, else the split loaded last when it is the same, else a new one."""
         self.batch_interval: float = batch_interval
         """Seconds between progress messages from the worker (see PROGRESS_INTERVAL)."""
         self.threads: int | str = threads
@@ -98,8 +99,6 @@ class RunController:
         self._restart = False
         self._quitting = False
         self._next_snapshot: msg.ModelSnapshot | None = None
-        self._cache_lock = threading.Lock()
-        self._cache: tuple[tuple, Dataset] | None = None
         self._training_lock = threading.Lock()  # one training thread at a time, always
 
     # -- state -----------------------------------------------------------------------------
@@ -329,25 +328,11 @@ class RunController:
             self.session.stop()
 
     # -- the workers -----------------------------------------------------------------------
-    def dataset_for(self, config: TrainConfig) -> Dataset:
-        """The dataset a config trains on (the given one, else loaded once per split)."""
-        if self.dataset is not None:
-            return self.dataset
-        key = (config.dataset, config.val_fraction, config.subset, config.seed)
-        with self._cache_lock:
-            if self._cache is not None and self._cache[0] == key:
-                return self._cache[1]
-        dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
-                               subset=config.subset, seed=config.seed)
-        with self._cache_lock:
-            self._cache = (key, dataset)
-        return dataset
-
     def load_preview(self, config: TrainConfig) -> None:
         """Fetch the test images for the digit viewer without blocking the first paint."""
         post = self.screen.post_message
-        if self.dataset is not None:
-            post(msg.DatasetLoaded(self.dataset))
+        if self.dataset_for.given is not None:
+            post(msg.DatasetLoaded(self.dataset_for.given))
             return
         self.app.run_worker(partial(self._load_preview, config, post), thread=True,
                             exclusive=True, group="preview", name="preview",

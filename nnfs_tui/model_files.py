@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.checkpoint import load_checkpoint
+from engine.checkpoint import load_checkpoint, read_summary
 from engine.errors import NNFSError
 from engine.session import RunSession
 from engine.training import Trainer
@@ -53,7 +53,7 @@ class ModelFiles:
         except (NNFSError, TimeoutError) as exc:
             post(msg.ModelSaved(path, error=str(exc)))
             return
-        saved = load_checkpoint(out).summary(out)  # what is on disk, not what trains on
+        saved = read_summary(out)  # what is on disk, not what trains on
         post(msg.ModelSaved(out, epoch=saved.epoch, step=saved.step))
 
     def load_checkpoint(self) -> None:

@@ -1,5 +1,6 @@
 """Datasets: the IDX reader, the bundled SHA-256-checked MNIST and downloaded Fashion-MNIST."""
 
+from engine.data.cache import DatasetCache
 from engine.data.datasets import (
     MNIST_DIR,
     MNIST_SHA256,
@@ -16,6 +17,7 @@ __all__ = [
     "MNIST_DIR",
     "MNIST_SHA256",
     "Dataset",
+    "DatasetCache",
     "cache_dir",
     "check_dataset_source",
     "fetch_fashion_mnist",

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
-import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,9 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.checkpoint import Checkpoint, load_checkpoint
-from engine.errors import NNFSError
-from engine.numbers import finite_number
+from engine.checkpoint import Checkpoint, load_checkpoint, read_summary
+from engine.errors import CheckpointError, NNFSError
 from engine.runs import RunStore
 
 #: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
@@ -28,30 +24,14 @@ CHECKPOINT_FILES = ("best.npz", "final.npz")
 
 def checkpoint_summary(path: Path) -> str:
     """``epoch 23 · val 97.80% · test 97.65%``: the epochs a checkpoint had trained and its
-    own accuracies then (the last row of its history). Only the small metadata member of the
-    archive is read; "" when it cannot be read (Load then says why)."""
+    own accuracies then, from the engine's summary (its JSON document alone); ``unreadable:
+    <why>`` when the engine refuses the file."""
     try:
-        with np.load(path, allow_pickle=False) as archive:  # lazy: reads "meta" alone
-            meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return ""
-    if not isinstance(meta, dict):
-        return ""
-    loop, history = meta.get("loop"), meta.get("history")
-    epoch = loop.get("epoch") if isinstance(loop, dict) else None
-    last = history[-1] if isinstance(history, list) and history else {}
-    if not isinstance(last, dict):
-        last = {}
-    parts = []
-    if isinstance(epoch, int):
-        mid = isinstance(loop, dict) and loop.get("position")
-        parts.append(f"epoch {epoch}" + (" + part of the next" if mid else "")
-                     if epoch else "before the first epoch ended")
-    for split in ("val", "test"):
-        value = finite_number(last.get(f"{split}_acc"))
-        if value is not None:
-            parts.append(f"{split} {100 * value:.2f}%")
-    return " · ".join(parts)
+        return read_summary(path).describe()
+    except CheckpointError as exc:  # the path is on the line already
+        return f"unreadable: {exc.problem}"
+    except NNFSError as exc:  # e.g. a config this build refuses
+        return f"unreadable: {exc}"
 
 
 def _run_checkpoints(run_dir: Path) -> list[Path]:

@@ -189,3 +189,19 @@ def test_restoring_into_a_different_architecture_changes_nothing(tmp_path, mnist
         other.restore(load_checkpoint(good))
     for key, value in before.items():
         np.testing.assert_array_equal(other.network.params[key], value)
+
+
+def test_a_summary_reads_the_document_alone_and_refuses_what_load_refuses(tmp_path,
+                                                                          mnist_small):
+    from engine.checkpoint import read_summary
+
+    trainer, good = saved(tmp_path, mnist_small)
+    summary = read_summary(good)
+    assert (summary.epoch, summary.step) == (trainer.state.epoch, trainer.state.step)
+    assert summary.architecture == "784-16-10" and summary.config == trainer.config
+    assert summary.describe().startswith(f"epoch {trainer.state.epoch}")
+    assert summary == load_checkpoint(good).summary(good)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(CheckpointError, match="junk.npz"):
+        read_summary(junk)

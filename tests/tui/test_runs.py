@@ -692,6 +692,8 @@ async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy
     run = store.root / "b-sgd-16"
     manual = run / "manual-20261128-131502.npz"
     shutil.copy(run / "best.npz", manual)
+    broken = run / "manual-20261128-131503.npz"
+    broken.write_bytes((run / "best.npz").read_bytes()[:300])  # cut short by a full disk
     best = load_checkpoint(run / "best.npz").history[-1]
     app = DialogApp(LoadCheckpointDialog(store))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -705,6 +707,7 @@ async def test_load_dialog_lists_manual_saves_with_each_checkpoints_own_accuracy
         assert f"val {100 * best['val_acc']:.2f}%" in text
         assert f"test {100 * best['test_acc']:.2f}%" in text
         assert entries[str(manual)].startswith("b-sgd-16/manual-20261128-131502.npz")
+        assert "unreadable: not a checkpoint" in entries[str(broken)]  # listed, and says why
 
 
 def test_filter_mistakes_are_named_not_silently_matching_nothing() -> None:
