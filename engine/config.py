@@ -362,9 +362,12 @@ class TrainConfig:
         return cls.from_dict(data)
 
 
-def architecture(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10) -> str:
-    """``784-256-10``: the layer sizes, inputs to classes, as every table and log shows them."""
-    return "-".join(str(s) for s in (n_inputs, *config.hidden_sizes, n_classes))
+def architecture(config: TrainConfig | tuple[int, ...] | list[int], n_inputs: int = 784,
+                 n_classes: int = 10) -> str:
+    """``784-256-10``: the layer sizes, inputs to classes, as every table and log shows them
+    (``config`` is a TrainConfig or its ``hidden_sizes``)."""
+    hidden = config.hidden_sizes if isinstance(config, TrainConfig) else tuple(config)
+    return "-".join(str(s) for s in (n_inputs, *hidden, n_classes))
 
 
 def parameter_count(n_inputs: int, hidden_sizes: tuple[int, ...] | list[int],

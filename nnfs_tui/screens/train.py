@@ -299,9 +299,9 @@ class TrainScreen(Screen[None]):
         if e.start_epoch:  # a resumed run: its curves so far
             self._plot_history(e.history[:e.start_epoch])
         self.controller.started()
-        shape = architecture(c, e.n_features, e.n_classes)
+        layers = architecture(c, e.n_features, e.n_classes)
         self.log_line(
-            f"Run {self.run_number} started: {shape} {c.activation}, {c.optimizer} "
+            f"Run {self.run_number} started: {layers} {c.activation}, {c.optimizer} "
             f"lr {format_field('learning_rate', c.learning_rate)} ({c.schedule}), "
             f"batch {c.batch_size}, {c.epochs} epochs on {message.dataset_name} "
             f"({e.n_train:,} train / {e.n_val:,} val / {e.n_test:,} test), "

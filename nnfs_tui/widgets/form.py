@@ -26,6 +26,7 @@ from engine.config import (
     PRESET_DOCS,
     PRESETS,
     TrainConfig,
+    architecture,
     field_applies,
     format_field,
     parameter_count,
@@ -326,10 +327,10 @@ class HyperparameterForm(Vertical):
         if not self.is_mounted:
             return
         sizes = self.values["hidden_sizes"]
-        shape = "-".join(str(s) for s in (self.n_features, *sizes, self.n_classes))
         count = parameter_count(self.n_features, sizes, self.n_classes)
         stale = " (last valid)" if "hidden_sizes" in self.errors else ""
-        self.row("hidden_sizes").show_hint(f"{shape} · {count:,} params{stale}")
+        self.row("hidden_sizes").show_hint(
+            f"{architecture(sizes, self.n_features, self.n_classes)} · {count:,} params{stale}")
 
 
 def _matching_preset(values: dict[str, Any]) -> str | None:
