@@ -20,8 +20,14 @@ from typing import Literal
 from engine.checkpoint import Checkpoint
 from engine.config import TrainConfig
 from engine.data import DatasetCache
-from engine.events import BatchEnded, EpochEnded, Event, HyperparametersChanged, RunFinished
-from engine.events import RunStarted
+from engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    HyperparametersChanged,
+    RunFinished,
+    RunStarted,
+)
 
 MessageKind = Literal["started", "event", "failed", "lost"]
 
