@@ -26,6 +26,7 @@ from engine.config import (
     PRESETS,
     ConfigError,
     field_applies,
+    format_field,
     parse_field,
 )
 from engine.errors import NNFSError
@@ -42,12 +43,12 @@ from engine.runs import (
     TABLE_COLUMNS,
     RunInfo,
     RunStore,
-    check_run_name,
     default_descending,
     parse_filter,
     resolve_column,
     sort_runs,
 )
+from engine.sweep.search import PRUNERS, SEARCHES
 from engine.threads import resolve_threads
 
 
@@ -106,15 +107,18 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
                    help="BLAS threads (default auto = 1, see README)")
     r.add_argument("--save", metavar="PATH",
                    help=single_run_only or "write a checkpoint at the end (or on Ctrl-C)")
-    r.add_argument("--resume", metavar="PATH",
-                   help=single_run_only or "continue the run saved in a checkpoint")
-    r.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    r.add_argument("--resume", metavar="NAME" if sweep else "PATH",
+                   help="continue the sweep recorded as NAME (its finished trials are kept, "
+                        "interrupted ones go on from their last epoch)" if sweep
+                   else "continue the run saved in a checkpoint")
+    r.add_argument("--json", action="store_true", help="one JSON object per finished trial "
+                   "on stdout" if sweep else "one JSON object per epoch on stdout")
     r.add_argument("--quiet", action="store_true", help="print only the final result")
     r.add_argument("--runs-dir", dest="runs_dir", metavar="DIR",
                    help="where runs are recorded (default $NNFS_RUNS_DIR or "
                         "~/.local/share/nnfs-tui/runs)")
-    r.add_argument("--name", metavar="NAME", help="first part of the trials' run names"
-                   if sweep else "name of the recorded run")
+    r.add_argument("--name", metavar="NAME", help="the sweep's name (its trials are runs "
+                   "NAME-000, NAME-001, ...)" if sweep else "name of the recorded run")
     r.add_argument("--no-record", dest="no_record", action="store_true",
                    help=single_run_only or "do not record this run in the runs directory")
     return p
@@ -134,9 +138,20 @@ def build_sweep_parser() -> argparse.ArgumentParser:
                    help="random values, e.g. learning_rate=log:1e-4:1e-1 or "
                         "dropout=uniform:0:0.5")
     s.add_argument("--trials", default="1", metavar="N", help="random draws per grid point")
-    s.add_argument("--workers", default="1", metavar="N", help="processes training at once")
+    s.add_argument("--workers", default="auto", metavar="N|auto",
+                   help="trials training at once: auto = one process per core (1: in this "
+                        "process); with --cluster, at most N at once")
+    s.add_argument("--cluster", metavar="ADDR", default=None,
+                   help="train on a Dask cluster, e.g. tcp://127.0.0.1:8786 (default "
+                        "$NNFS_DASK_SCHEDULER; needs pip install 'nnfs-tui[cluster]')")
+    s.add_argument("--search", default="grid", choices=SEARCHES,
+                   help="grid: every planned trial; random or tpe: --budget trials chosen "
+                        "by Optuna from the --vary choices and --sample ranges")
+    s.add_argument("--budget", default=None, metavar="N", help="trials for random and tpe")
+    s.add_argument("--prune", default="none", choices=PRUNERS,
+                   help="stop hopeless trials early (asha: successive halving; median)")
     s.add_argument("--sweep-seed", dest="sweep_seed", default="0", metavar="N",
-                   help="seed of the random draws")
+                   help="seed of the random draws and of the search")
     return p
 
 
@@ -394,10 +409,10 @@ def check_save_path(text: str) -> None:
                          f"({exc.strerror or exc})") from None
 
 
-def _say(text: str, stream: TextIO | None = None) -> None:
+def _say(text: str, stream: TextIO | None = None, end: str = "\n") -> None:
     """Print, but never fail because the terminal has gone away."""
     try:
-        print(text, file=stream or sys.stderr, flush=True)
+        print(text, file=stream or sys.stderr, flush=True, end=end)
     except (OSError, ValueError):
         pass
 
@@ -456,30 +471,96 @@ def runs_main(argv: list[str]) -> int:
 
 
 def sweep_main(argv: list[str]) -> int:
-    from engine.sweep import leaderboard, plan, run_sweep
+    """``nnfs-train sweep``: plan (or resume) a sweep, drive it to the end, rank its trials.
+    A progress line on stderr; with --json one object per finished trial on stdout."""
+    from engine.sweep import FINISHED, Sweep, SweepError, TrialUpdate, leaderboard
 
     args = build_sweep_parser().parse_args(argv)
-    if args.resume or args.save or args.no_record:
-        raise UsageError("sweep trials are recorded runs; --resume, --save and --no-record "
-                         "do not apply")
-    prefix = "sweep-" if args.name is None else check_run_name(args.name) + "-"
-    base, given = config_from_args(args)
-    warn_unused(given, base)
-    if any(len(item) < 2 for item in args.vary):
-        raise UsageError("--vary needs a field and at least one value")
-    trials = plan(base, ((item[0], item[1:]) for item in args.vary), args.sample,
-                  args.trials, args.sweep_seed, require_variation=False)
+    if args.save or args.no_record:
+        raise UsageError("sweep trials are recorded runs; --save and --no-record do not apply")
     store = RunStore(args.runs_dir)
-    print(f"sweep: {plural(len(trials), 'trial')}, recorded in {store.root}", file=sys.stderr)
+    counts: dict[str, int] = {}
+    states: dict[str, str] = {}
+    tty = sys.stderr.isatty()
+    total = [0]
 
-    def on_done(trial: Any, info: RunInfo) -> None:
-        varied = trial.describe()
-        print(f"trial {trial.index + 1}/{len(trials)}{f' [{varied}]' if varied else ''} "
-              f"{info.status}: {_fmt(info.score)} ({info.name})", file=sys.stderr, flush=True)
+    def on_update(update: TrialUpdate) -> None:
+        states[update.run] = update.status
+        if update.status in (*FINISHED, "stopped", "interrupted") and update.info is not None:
+            info = update.info
+            varied = update.trial.describe()
+            _say(f"{chr(13) if tty else ''}trial {update.trial.index + 1}/{total[0]}"
+                 f"{f' [{varied}]' if varied else ''} {update.status}: {_fmt(info.score)} "
+                 f"({info.name})" + ("\x1b[K" if tty else ""))
+            if args.json:
+                print(json.dumps({"trial": update.trial.index, "run": info.name,
+                                  "status": update.status,
+                                  "varied": {k: format_field(k, v)
+                                             for k, v in update.trial.varied.items()},
+                                  "score": finite_or_none(info.score),
+                                  "best_val_acc": finite_or_none(info.best_val_acc),
+                                  "test_acc": finite_or_none(info.test_acc),
+                                  "epochs": info.epochs_completed, "reason": update.reason}),
+                      flush=True)
+        counts.clear()
+        for status in states.values():
+            counts[status] = counts.get(status, 0) + 1
+        done = sum(n for s, n in counts.items() if s in FINISHED)
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        line = f"sweep {sweep.name}: {done}/{total[0]} trials done ({parts})"
+        if tty:  # one line, redrawn in place
+            _say(f"\r{line}\x1b[K", end="")
+        elif update.status != "running":  # a log: a line per change of a trial's status
+            _say(line)
 
-    runs = run_sweep(trials, store, workers=_int_arg("workers", args.workers), prefix=prefix,
-                     on_done=on_done)
-    print_runs_table(leaderboard(runs), sys.stdout)
+    kwargs: dict[str, Any] = {"workers": args.workers, "cluster": args.cluster,
+                              "on_update": on_update}
+    if args.resume:
+        sweep = Sweep.resume(store, args.resume, **kwargs)
+    else:
+        base, given = config_from_args(args)
+        warn_unused(given, base)
+        if any(len(item) < 2 for item in args.vary):
+            raise UsageError("--vary needs a field and at least one value")
+        budget = None if args.budget is None else _int_arg("budget", args.budget)
+        sweep = Sweep(base, store=store, vary=[(item[0], item[1:]) for item in args.vary],
+                      samples=args.sample, trials=_int_arg("trials", args.trials),
+                      seed=_int_arg("sweep seed", args.sweep_seed), search=args.search,
+                      budget=budget, prune=args.prune, name=args.name, **kwargs)
+    total[0] = sweep.search.total
+    _say(f"sweep {sweep.name}: {plural(total[0], 'trial')} ({sweep.settings['search']} "
+         f"search, pruning {sweep.settings['prune']}), recorded in {store.root}")
+
+    caught: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if caught and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        caught.append(signum)
+        sweep.stop()
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        sweep.run()
+    except SweepError as exc:
+        _say(f"\nnnfs-train sweep: {exc}")
+        return EXIT_USAGE
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if tty:
+        _say("")
+    if caught:
+        _say(f"nnfs-train sweep: {signal.Signals(caught[0]).name} received: stopped; "
+             f"continue with: nnfs-train sweep --resume {sweep.name}")
+        return 128 + caught[0]
+    runs = [store.load(e["run"]) for e in sweep.entries.values()
+            if (store.root / e["run"]).is_dir()]
+    if not args.json:
+        print_runs_table(leaderboard(runs), sys.stdout)
     return EXIT_OK
 
 

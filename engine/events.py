@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from engine.config import format_field
 
-Status = Literal["completed", "stopped", "diverged"]
+Status = Literal["completed", "stopped", "diverged", "pruned"]
+"""How a run ended; "pruned" only in a sweep's record (the sweep stopped a hopeless trial)."""
 
 
 @dataclass(frozen=True)

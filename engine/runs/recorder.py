@@ -115,6 +115,16 @@ class RunRecorder:
         except NNFSError as exc:
             self.errors.append(str(exc))
 
+    def interrupt(self, reason: str) -> None:
+        """The run ended without a RunFinished (its sweep was stopped, or its worker or
+        cluster went away): mark it "interrupted" with the reason; a resumed sweep goes on
+        from its last finished epoch."""
+        self.reason = reason
+        try:
+            self._write_meta("interrupted", epochs=len(self.rows))
+        except NNFSError as exc:
+            self.errors.append(str(exc))
+
     def _write_config(self, config: TrainConfig) -> None:
         _write_atomic(self.path / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 

@@ -45,6 +45,8 @@ METRIC_COLUMNS = ("epoch", "epoch_seconds", "train_loss", "train_acc", "val_loss
                   "test_loss", "test_acc", "lr", "step")
 TABLE_COLUMNS = ("name", "architecture", "activation", "optimizer", "learning_rate",
                  "batch_size", "epochs", "best_val_acc", "test_acc", "seconds", "status")
+SWEEPS_DIR = "sweeps"
+"""The folder of sweep records (``sweeps/<name>/sweep.json``): not a run, never listed."""
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
@@ -62,7 +64,8 @@ def default_runs_dir() -> Path:
 
 def check_run_name(name: str) -> str:
     """A run name is a single safe path component: letters, digits, '.', '_', '-'."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+    if (not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name
+            or name == SWEEPS_DIR):
         raise ConfigError("run name", name, "1-80 letters, digits, '.', '_' or '-', starting "
                           "with a letter or digit (no '/' or '..')")
     return name
@@ -90,8 +93,9 @@ class RunInfo:
     path: Path
     """The run's directory."""
     status: str = "incomplete"
-    """running, completed, stopped, diverged, failed (the training code raised),
-    interrupted (its process died) or incomplete (unreadable files)."""
+    """running, completed, stopped, diverged, pruned (a sweep stopped it as hopeless),
+    failed (the training code raised), interrupted (its process died, or its sweep was
+    stopped) or incomplete (unreadable files)."""
     config: TrainConfig | None = None
     """The run's config; None when config.json is missing or invalid."""
     started_at: str = ""
@@ -207,7 +211,8 @@ class RunStore:
         """Every run, newest first; unreadable ones have status "incomplete"."""
         if not self.root.is_dir():
             return []
-        dirs = [p for p in self.root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)]
+        dirs = [p for p in self.root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)
+                and p.name != SWEEPS_DIR]
         for path in dirs:  # leftovers of a process killed mid-write
             remove_stale_temps(path)
         runs = [self.load(p.name) for p in dirs]

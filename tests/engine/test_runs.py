@@ -171,18 +171,19 @@ def test_cli_sweep_names_its_trials_after_name_and_refuses_what_it_cannot_do(tmp
     assert main(["sweep", "--subset", "1000", "--epochs", "1", "--runs-dir", str(runs_dir),
                  "--name", "lr-probe", "--val-fraction", "0.01"]) == 0
     err = capsys.readouterr().err
-    assert "sweep: 1 trial, recorded in" in err
+    assert "sweep lr-probe: 1 trial (grid search, pruning none), recorded in" in err
     assert "trial 1/1 completed" in err  # nothing varied: no empty brackets
-    assert [p.name.startswith("lr-probe-") for p in runs_dir.iterdir()] == [True]
-    for flags in (["--no-record"], ["--save", str(tmp_path / "x.npz")],
-                  ["--resume", str(tmp_path / "x.npz")]):
+    assert sorted(p.name for p in runs_dir.iterdir()) == ["lr-probe-000", "sweeps"]
+    for flags in (["--no-record"], ["--save", str(tmp_path / "x.npz")]):
         assert main(["sweep", "--runs-dir", str(runs_dir), *flags]) == 2
         assert capsys.readouterr().err == (
-            "nnfs-train: error: sweep trials are recorded runs; --resume, --save and "
-            "--no-record do not apply\n")
-    assert len(list(runs_dir.iterdir())) == 1
+            "nnfs-train: error: sweep trials are recorded runs; --save and --no-record do "
+            "not apply\n")
+    assert main(["sweep", "--runs-dir", str(runs_dir), "--resume", "nope"]) == 2
+    assert "no sweep 'nope' to resume" in capsys.readouterr().err
+    assert len(list(runs_dir.iterdir())) == 2
     assert main(["sweep", "--name", "../up", "--runs-dir", str(runs_dir)]) == 2
-    assert "../up" in capsys.readouterr().err and len(list(runs_dir.iterdir())) == 1
+    assert "../up" in capsys.readouterr().err and len(list(runs_dir.iterdir())) == 2
     help_text = build_sweep_parser().format_help()
     assert "--no-record" not in help_text and "--save" not in help_text
 

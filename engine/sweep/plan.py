@@ -1,4 +1,4 @@
-"""Hyperparameter sweeps: a grid and/or random samples of config fields, each trial a normal
+"""Sweep planning: a grid and/or random samples of config fields, each trial a normal
 recorded run, so the runs table is the leaderboard.
 
     configs = expand(base, grid={"hidden_sizes": [(64,), (128,)]},
@@ -8,9 +8,7 @@ recorded run, so the runs table is the leaderboard.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.config import FIELDS, ConfigError, TrainConfig, check_field, format_field, parse_field
-from engine.runs import RunInfo, RunStore
+from engine.runs import RunInfo
 
 DISTRIBUTIONS = ("log", "uniform")
 
@@ -175,42 +173,6 @@ def expand(base: TrainConfig, grid: dict[str, list[Any]] | None = None,
             varied = {**point, **drawn}
             out.append(Trial(len(out), base.replace(**varied), varied))
     return out
-
-
-def train_trial(trial: Trial, runs_dir: str, prefix: str) -> str:
-    """Train one trial in this process through a RunSession (one BLAS thread), recorded in
-    ``runs_dir``; returns its run name. A top-level function, so a process pool can run it."""
-    from engine.session import RunSession
-
-    session = RunSession(trial.config, store=RunStore(runs_dir), prefix=prefix, threads=1)
-    session.run()
-    assert session.name is not None
-    return session.name
-
-
-def run_sweep(trials: list[Trial], store: RunStore, *, workers: int = 1,
-              prefix: str = "sweep-",
-              on_done: Callable[[Trial, RunInfo], None] | None = None) -> list[RunInfo]:
-    """Run every trial (in ``workers`` processes), each recorded in ``store``."""
-    limit = os.cpu_count() or 1
-    if not 1 <= workers <= limit:
-        raise ConfigError("workers", workers, f"a whole number from 1 to {limit}")
-    results: list[RunInfo] = []
-    if workers == 1:
-        for trial in trials:
-            info = store.load(train_trial(trial, str(store.root), prefix))
-            results.append(info)
-            if on_done:
-                on_done(trial, info)
-        return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [(t, pool.submit(train_trial, t, str(store.root), prefix)) for t in trials]
-        for trial, future in futures:
-            info = store.load(future.result())
-            results.append(info)
-            if on_done:
-                on_done(trial, info)
-    return results
 
 
 def leaderboard(runs: list[RunInfo]) -> list[RunInfo]:

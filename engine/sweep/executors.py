@@ -1,0 +1,330 @@
+"""Where trials train: one interface, three backends.
+
+    InProcessExecutor      one trial at a time in a thread of this process (tests, --workers 1)
+    LocalProcessExecutor   N worker processes of this machine (default: one per core), each
+                           trial with one BLAS thread
+    DaskExecutor           the workers of a Dask distributed cluster, given its scheduler's
+                           address (needs ``pip install 'nnfs-tui[cluster]'``)
+
+The driver (:mod:`engine.sweep.runner`) hands each executor :class:`TrialTask` values and
+reads :class:`TrialMessage` values back; it alone writes records. An executor reports a worker
+that died mid-trial as a ``lost`` message for that trial, so the driver can retry it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import queue
+import threading
+import time
+import uuid
+from typing import Any, Protocol
+
+from engine.errors import NNFSError
+from engine.events import RunFinished
+from engine.sweep.trial import TrialMessage, TrialTask, run_trial
+
+DASK_ENV = "NNFS_DASK_SCHEDULER"
+INSTALL_CLUSTER = "a Dask cluster needs the cluster extra: pip install 'nnfs-tui[cluster]'"
+
+
+class SweepError(NNFSError):
+    """A sweep cannot go on (its cluster cannot be reached or went away)."""
+
+
+class Executor(Protocol):
+    """Trains trials somewhere and reports their messages."""
+
+    slots: int
+    """How many trials it trains at once."""
+    where: str
+    """e.g. "2 local processes" or "Dask cluster tcp://127.0.0.1:8786 (4 threads)"."""
+
+    def submit(self, task: TrialTask) -> None:
+        """Start training ``task`` (at most ``slots`` at once)."""
+
+    def messages(self, timeout: float) -> list[TrialMessage]:
+        """What the trials reported since the last call, waiting at most ``timeout``
+        seconds for the first; a dead worker's trial comes back as a ``lost`` message."""
+
+    def cancel(self, key: str) -> None:
+        """Stop the trial ``key`` at its next batch (it still reports RunFinished)."""
+
+    def close(self) -> None:
+        """Stop every worker this executor started."""
+
+
+def resolve_workers(workers: int | str | None) -> int:
+    """``auto``/None → one per core; else a whole number from 1 to the number of cores."""
+    limit = os.cpu_count() or 1
+    if workers is None or workers == "auto":
+        return limit
+    try:
+        count = int(workers)
+    except (TypeError, ValueError):
+        count = 0
+    if isinstance(workers, bool) or not 1 <= count <= limit:
+        raise NNFSError(f"workers: {workers} is not valid; expected 'auto' or a whole number "
+                        f"from 1 to {limit}")
+    return count
+
+
+class InProcessExecutor:
+    """One trial at a time, in a thread of this process."""
+
+    def __init__(self) -> None:
+        self.slots = 1
+        self.where = "this process"
+        self._out: queue.Queue[TrialMessage] = queue.Queue()
+        self._cancelled: set[str] = set()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, task: TrialTask) -> None:
+        thread = threading.Thread(target=run_trial, name=f"trial-{task.key}", daemon=True,
+                                  args=(task, self._out.put,
+                                        lambda: task.key in self._cancelled))
+        self._threads.append(thread)
+        thread.start()
+
+    def messages(self, timeout: float) -> list[TrialMessage]:
+        return _drain(self._out, timeout)
+
+    def cancel(self, key: str) -> None:
+        self._cancelled.add(key)
+
+    def close(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+def _drain(q: Any, timeout: float) -> list[TrialMessage]:
+    try:
+        out = [q.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            out.append(q.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
+    """A local worker process: train the tasks it is given until it is given None."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    while (task := tasks.get()) is not None:
+        run_trial(task, results.put, lambda: bool(flags[slot]))
+
+
+class LocalProcessExecutor:
+    """``workers`` processes of this machine (spawned, so safe from a threaded app), each
+    training one trial at a time with one BLAS thread. A worker killed mid-trial is replaced
+    and its trial reported ``lost``."""
+
+    def __init__(self, workers: int | str | None = "auto") -> None:
+        self.slots = resolve_workers(workers)
+        self.where = f"{self.slots} local process{'es' * (self.slots != 1)}"
+        self._ctx = mp.get_context("spawn")
+        self._results = self._ctx.Queue()
+        self._flags = self._ctx.Array("b", self.slots, lock=False)
+        self._procs: list[Any] = [None] * self.slots
+        self._tasks: list[Any] = [None] * self.slots
+        self._busy: list[str | None] = [None] * self.slots
+        for slot in range(self.slots):
+            self._spawn(slot)
+
+    def _spawn(self, slot: int) -> None:
+        self._tasks[slot] = self._ctx.Queue()
+        proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
+                                 args=(self._tasks[slot], self._results, self._flags, slot),
+                                 daemon=True)
+        proc.start()
+        self._procs[slot] = proc
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the workers (a test kills one)."""
+        return [p.pid for p in self._procs]
+
+    def submit(self, task: TrialTask) -> None:
+        slot = next(i for i, key in enumerate(self._busy) if key is None)
+        self._flags[slot] = 0  # cleared before the task travels: a cancel is never lost
+        self._busy[slot] = task.key
+        self._tasks[slot].put(task)
+
+    def messages(self, timeout: float) -> list[TrialMessage]:
+        out = self._read(timeout)
+        for slot, proc in enumerate(self._procs):
+            if proc.is_alive():
+                continue
+            out += self._read(0)  # what it said before it died
+            key = self._busy[slot]
+            self._busy[slot] = None
+            self._spawn(slot)
+            if key is not None:
+                code = proc.exitcode or 0
+                why = f"signal {-code}" if code < 0 else f"exit status {code}"
+                out.append(TrialMessage(key, "lost",
+                                        reason=f"its worker process {proc.pid} died ({why})"))
+        return out
+
+    def _read(self, timeout: float) -> list[TrialMessage]:
+        out = _drain(self._results, timeout)
+        for msg in out:
+            if msg.kind == "failed" or isinstance(msg.event, RunFinished):
+                self._free(msg.key)
+        return out
+
+    def _free(self, key: str) -> None:
+        for slot, busy in enumerate(self._busy):
+            if busy == key:
+                self._busy[slot] = None
+
+    def cancel(self, key: str) -> None:
+        for slot, busy in enumerate(self._busy):
+            if busy == key:
+                self._flags[slot] = 1
+
+    def close(self) -> None:
+        for slot, proc in enumerate(self._procs):
+            if proc.is_alive():
+                self._flags[slot] = 1
+                self._tasks[slot].put(None)
+        deadline = time.monotonic() + 5
+        for proc in self._procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=2)
+
+
+def _dask_trial(task: TrialTask, ns: str) -> None:
+    """A trial on a Dask worker: messages go through a ``distributed.Queue``, cancellation
+    through a ``distributed.Event`` (asked at most every 0.2 s). Run again by the scheduler
+    after its worker died, it only reports ``lost``: the driver retries it from the trial's
+    last epoch checkpoint, which this copy of the task does not have."""
+    from distributed import Event, Queue
+
+    out = Queue(f"{ns}-messages")
+    began = Event(f"{ns}-began-{task.key}-{task.attempt}")
+
+    def emit(msg: TrialMessage) -> None:
+        out.put(pickle.dumps(msg))
+
+    if began.is_set():
+        emit(TrialMessage(task.key, "lost", reason="its Dask worker died"))
+        return
+    began.set()
+    stop = Event(f"{ns}-stop-{task.key}")
+    last = [0.0, False]
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if not last[1] and now - last[0] >= 0.2:
+            last[0], last[1] = now, stop.is_set()
+        return bool(last[1])
+
+    run_trial(task, emit, cancelled)
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise SweepError(INSTALL_CLUSTER) from None
+    return distributed
+
+
+class DaskExecutor:
+    """The workers of a Dask cluster given by its scheduler's address. Trials are Dask
+    futures; messages come home through a named ``distributed.Queue``; a trial is stopped
+    through a named ``distributed.Event``. Nothing is written on the workers."""
+
+    def __init__(self, address: str, workers: int | None = None) -> None:
+        distributed = _import_distributed()
+        try:
+            self._client = distributed.Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self.address = address
+        self._ns = f"nnfs-sweep-{uuid.uuid4().hex[:12]}"
+        self._queue = distributed.Queue(f"{self._ns}-messages", client=self._client)
+        threads = sum(self._client.nthreads().values()) or 1
+        self.slots = workers or threads
+        self.where = f"Dask cluster {address} ({threads} worker thread{'s' * (threads != 1)})"
+        self._futures: dict[str, Any] = {}
+        self._distributed = distributed
+
+    def submit(self, task: TrialTask) -> None:
+        self._futures[task.key] = self._client.submit(
+            _dask_trial, task, self._ns, key=f"{self._ns}-{task.key}-{task.attempt}",
+            pure=False, retries=0)
+
+    def messages(self, timeout: float) -> list[TrialMessage]:
+        out: list[TrialMessage] = []
+        try:
+            if self._client.status not in ("running", "connecting"):
+                raise OSError(f"client {self._client.status}")
+            try:
+                first = self._queue.get(timeout=timeout)
+            except TimeoutError:
+                first = None
+            if first is not None:
+                out.append(pickle.loads(first))
+                if self._queue.qsize() > 0:
+                    out += [pickle.loads(b) for b in self._queue.get(batch=True)]
+        except (OSError, self._distributed.comm.CommClosedError) as exc:
+            raise SweepError(f"the Dask scheduler at {self.address} went away ({exc}); "
+                             "the trials finished so far are recorded") from None
+        done = {m.key for m in out if m.kind in ("failed", "lost")
+                or isinstance(m.event, RunFinished)}
+        for key, fut in list(self._futures.items()):
+            if key in done:
+                del self._futures[key]
+            elif fut.status == "error":
+                del self._futures[key]
+                exc = fut.exception()
+                out.append(TrialMessage(key, "lost", reason=f"{type(exc).__name__}: {exc}"))
+            elif fut.status == "cancelled":
+                del self._futures[key]
+        return out
+
+    def cancel(self, key: str) -> None:
+        try:
+            self._distributed.Event(f"{self._ns}-stop-{key}", client=self._client).set()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        try:
+            for fut in self._futures.values():
+                fut.cancel()
+            self._client.close(timeout=5)
+        except Exception:  # noqa: BLE001 - a scheduler already gone has nothing to close
+            pass
+
+
+def make_executor(workers: int | str | None = "auto", cluster: str | None = None) -> Executor:
+    """The executor a sweep's settings ask for: a Dask cluster when ``cluster`` (or
+    ``$NNFS_DASK_SCHEDULER``) gives an address, else one process per worker, else (one
+    worker) this process."""
+    cluster = cluster or os.environ.get(DASK_ENV) or None
+    if cluster:
+        return DaskExecutor(cluster, None if workers in (None, "auto") else
+                            resolve_workers_any(workers))
+    count = resolve_workers(workers)
+    return InProcessExecutor() if count == 1 else LocalProcessExecutor(count)
+
+
+def resolve_workers_any(workers: int | str) -> int:
+    """A worker count for a cluster: any whole number ≥ 1 (not bounded by this machine)."""
+    try:
+        count = int(workers)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise NNFSError(f"workers: {workers} is not valid; expected 'auto' or a whole "
+                        "number ≥ 1")
+    return count

@@ -1,0 +1,203 @@
+"""Sweeps that scale: the driver records what the workers stream home, prunes hopeless trials,
+resumes, retries a trial whose worker was killed, and trains the same weights on every
+backend (in this process, a local worker process, a Dask cluster on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from engine import TrainConfig, load_checkpoint
+from engine.cli import main
+from engine.events import EpochEnded
+from engine.runs import RunStore, read_metrics
+from engine.session import RunSession
+from engine.sweep import (
+    INSTALL_CLUSTER,
+    DaskExecutor,
+    InProcessExecutor,
+    LocalProcessExecutor,
+    Sweep,
+    SweepError,
+    make_executor,
+    run_trial,
+    sweep_record,
+)
+
+BASE = TrainConfig(hidden_sizes=(16,), epochs=3, batch_size=100, seed=0, subset=1500,
+                   learning_rate=0.05, optimizer="sgd",
+                   val_fraction=500 / 60000)
+RATES = ["0.05", "0.1", "0.2"]
+
+
+def weights(path):
+    return load_checkpoint(path).params
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+@pytest.fixture(scope="module")
+def straight():
+    """The final weights of BASE trained as one ordinary, uninterrupted run."""
+    session = RunSession(BASE, store=None, threads=1)
+    session.run()
+    return session.trainer.training_state().params
+
+
+def test_the_driver_records_every_trial_and_the_sweep(tmp_path):
+    store = RunStore(tmp_path)
+    seen = []
+    sweep = Sweep(BASE, store=store, vary=[("learning_rate", RATES[:2])], name="grid",
+                  executor=InProcessExecutor(), on_update=lambda u: seen.append(u.status))
+    runs = sweep.run()
+    assert [r.name for r in runs] == ["grid-000", "grid-001"]
+    assert all(r.status == "completed" and r.epochs_completed == 3 for r in runs)
+    files = sorted(p.name for p in runs[0].path.iterdir())
+    assert files == ["best.npz", "config.json", "final.npz", "last.npz", "metrics.csv",
+                     "run.json"]
+    assert "running" in seen and seen.count("completed") == 2
+    doc = sweep_record(store, "grid")
+    assert doc["status"] == "completed" and doc["search"] == "grid"
+    assert [(t["run"], t["status"], t["varied"]) for t in doc["trials_run"]] == [
+        ("grid-000", "completed", {"learning_rate": "0.05"}),
+        ("grid-001", "completed", {"learning_rate": "0.1"})]
+    assert sorted(r.name for r in store.list()) == ["grid-000", "grid-001"]  # not sweeps/
+
+
+def test_asha_prunes_a_hopeless_trial_and_keeps_its_curve(tmp_path):
+    store = RunStore(tmp_path)
+    sweep = Sweep(BASE, store=store, vary=[("learning_rate", ["0.1", "0.2", "1e-05"])],
+                  prune="asha", name="asha", executor=InProcessExecutor())
+    sweep.run()
+    info = store.load("asha-002")
+    assert info.status == "pruned"
+    rows = read_metrics(info.path / "metrics.csv")
+    assert 1 <= len(rows) < BASE.epochs and (info.path / "final.npz").exists()
+    statuses = [t["status"] for t in sweep_record(store, "asha")["trials_run"]]
+    assert statuses[0] == "completed" and statuses[2] == "pruned"  # the first is never pruned
+
+
+def test_tpe_search_trains_its_budget_within_the_ranges(tmp_path):
+    store = RunStore(tmp_path)
+    sweep = Sweep(BASE.replace(epochs=1), store=store, samples=["learning_rate=log:0.01:0.5"],
+                  vary=[("hidden_sizes", ["8", "16"])], search="tpe", budget=5, seed=3,
+                  name="tpe", executor=InProcessExecutor())
+    runs = sweep.run()
+    assert len(runs) == 5
+    for run in runs:
+        assert 0.01 <= run.config.learning_rate <= 0.5
+        assert run.config.hidden_sizes in ((8,), (16,))
+
+
+def test_a_stopped_sweep_resumes_where_it_stopped(tmp_path, straight):
+    store = RunStore(tmp_path)
+
+    class StopDuringSecondEpoch(InProcessExecutor):
+        """Ctrl-C while trial 1 trains its second epoch (said from the trial's own thread,
+        so the moment is the same on a fast and a slow machine)."""
+
+        def submit(self, task):
+            def emit(msg):
+                self._out.put(msg)
+                if (msg.key == "res-001" and isinstance(msg.event, EpochEnded)
+                        and msg.event.epoch == 1):
+                    sweep.stop()
+                    self.cancel(msg.key)
+
+            threading.Thread(target=run_trial, daemon=True,
+                             args=(task, emit, lambda: task.key in self._cancelled)).start()
+
+    sweep = Sweep(BASE, store=store, vary=[("learning_rate", ["0.05", "0.1", "0.05"])],
+                  name="res", executor=StopDuringSecondEpoch())
+    sweep.run()
+    doc = sweep_record(store, "res")
+    assert doc["status"] == "stopped"
+    assert [t["status"] for t in doc["trials_run"]] == ["completed", "interrupted"]
+    assert store.load("res-001").status == "stopped"  # the run itself was stopped
+
+    trained = []
+    again = Sweep.resume(store, "res", executor=InProcessExecutor(),
+                         on_update=lambda u: trained.append((u.run, u.event)))
+    again.run()
+    assert "res-000" not in {run for run, _ in trained}  # completed: not trained again
+    epochs = [e.epoch for run, e in trained if run == "res-001" and isinstance(e, EpochEnded)]
+    assert epochs == [2, 3]  # it went on from its last finished epoch
+    doc = sweep_record(store, "res")
+    assert [t["status"] for t in doc["trials_run"]] == ["completed"] * 3
+    assert [r["epoch"] for r in read_metrics(store.path_of("res-001") / "metrics.csv")] == [
+        1, 2, 3]
+    # trial 2 is BASE with learning_rate 0.05, as BASE itself
+    assert_same_weights(weights(store.path_of("res-002") / "final.npz"), straight)
+
+
+def test_one_trial_trains_the_same_weights_on_every_backend(tmp_path, straight):
+    distributed = pytest.importorskip("distributed")  # installed by make ([cluster] extra)
+    finals = {}
+    with distributed.LocalCluster(host="127.0.0.1", processes=True, n_workers=1,
+                                  threads_per_worker=1, dashboard_address=None) as cluster:
+        for label, executor in (("process", InProcessExecutor()),
+                                ("local", LocalProcessExecutor(1)),
+                                ("dask", DaskExecutor(cluster.scheduler_address))):
+            store = RunStore(tmp_path / label)
+            Sweep(BASE, store=store, name=label, executor=executor).run()
+            info = store.load(f"{label}-000")
+            assert info.status == "completed"
+            finals[label] = weights(info.path / "final.npz")
+    assert_same_weights(finals["process"], straight)
+    assert_same_weights(finals["local"], straight)
+    assert_same_weights(finals["dask"], straight)
+
+
+def test_a_killed_local_worker_s_trial_is_retried_from_its_last_epoch(tmp_path):
+    slow = BASE.replace(hidden_sizes=(128,), subset=8000, batch_size=20)  # ~1 s an epoch
+    straight = RunSession(slow, store=None, threads=1)
+    straight.run()
+    store = RunStore(tmp_path)
+    killed = []
+
+    def kill_after_first_epoch(update):
+        if (not killed and isinstance(update.event, EpochEnded) and update.event.epoch == 1):
+            pid = int(sweep.entries[update.trial.index]["where"].rsplit(":", 1)[1])
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    sweep = Sweep(slow, store=store, name="kill", executor=LocalProcessExecutor(1),
+                  on_update=kill_after_first_epoch)
+    sweep.run()
+    assert killed
+    entry = sweep_record(store, "kill")["trials_run"][0]
+    assert entry["status"] == "completed" and entry["attempts"] == 2
+    assert [r["epoch"] for r in read_metrics(store.path_of("kill-000") / "metrics.csv")] == [
+        1, 2, 3]
+    assert_same_weights(weights(store.path_of("kill-000") / "final.npz"),
+                        straight.trainer.training_state().params)
+
+
+def test_a_cluster_without_dask_installed_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(SweepError, match=r"pip install 'nnfs-tui\[cluster\]'"):
+        make_executor(cluster="tcp://127.0.0.1:8786")
+    assert "pip install 'nnfs-tui[cluster]'" in INSTALL_CLUSTER
+
+
+def test_cli_sweep_prints_one_json_object_per_finished_trial(tmp_path, capsys):
+    code = main(["sweep", "--hidden", "16", "--epochs", "1", "--subset", "1500",
+                 "--batch_size", "100", "--vary", "learning_rate", "0.05", "0.1",
+                 "--workers", "1", "--runs-dir", str(tmp_path), "--name", "cli", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert [(o["run"], o["status"], o["varied"]) for o in objs] == [
+        ("cli-000", "completed", {"learning_rate": "0.05"}),
+        ("cli-001", "completed", {"learning_rate": "0.1"})]
+    assert "sweep cli: 2/2 trials done (2 completed)" in err
