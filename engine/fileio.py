@@ -36,15 +36,14 @@ def read_bounded(path: Path, max_bytes: int, *, inside: Path | None = None) -> b
     if inside is not None:
         real, root = os.path.realpath(path), os.path.realpath(inside)
         if os.path.commonpath([real, root]) != root:
-            raise RefusedFile(f"{path.name} links outside {inside}")
+            raise RefusedFile(f"links outside {inside}")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise RefusedFile(f"{path.name} is not a regular file")
+            raise RefusedFile("not a regular file")
         if info.st_size > max_bytes:
-            raise RefusedFile(f"{path.name} is {info.st_size:,} bytes, more than the "
-                              f"{max_bytes:,} it may be")
+            raise RefusedFile(f"{info.st_size:,} bytes, more than the {max_bytes:,} it may be")
         chunks, left = [], max_bytes + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
@@ -56,7 +55,7 @@ def read_bounded(path: Path, max_bytes: int, *, inside: Path | None = None) -> b
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > max_bytes:
-        raise RefusedFile(f"{path.name} grew past {max_bytes:,} bytes while being read")
+        raise RefusedFile(f"grew past {max_bytes:,} bytes while being read")
     return data
 
 
@@ -135,7 +134,7 @@ def fsync_dir(directory: Path) -> None:
 
 def pid_alive(pid: int) -> bool:
     """True when a process with this id exists."""
-    if pid <= 0:
+    if not 0 < pid < 2 ** 31:
         return False
     try:
         os.kill(pid, 0)
@@ -144,6 +143,24 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # it exists but belongs to another user
         return True
     return True
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux /proc), None when it
+    does not exist or the platform does not say. A pid reused by another process has a
+    different start time: :func:`pid_alive` alone cannot tell them apart."""
+    if not isinstance(pid, int) or not 0 < pid < 2 ** 31:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat_line = fh.read(4096)
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        # the command name (field 2) may hold spaces or parentheses: count after its end
+        fields = stat_line[stat_line.rindex(b")") + 2:].split()
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def remove_stale_temps(directory: Path) -> list[Path]:

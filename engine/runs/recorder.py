@@ -27,9 +27,21 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
+from engine.fileio import process_start_time
 from engine.numbers import finite_or_none as _finite_or_none
 from engine.runs.store import METRIC_COLUMNS, _write_atomic
 from engine.runs.store import score as score_of
+
+_started: dict[int, float | None] = {}
+
+
+def _pid_started() -> float | None:
+    """This process's start time (looked up once per pid, so a forked worker has its own):
+    with the pid, it tells a live run from one whose pid was reused."""
+    pid = os.getpid()
+    if pid not in _started:
+        _started[pid] = process_start_time(pid)
+    return _started[pid]
 
 
 class RunRecorder:
@@ -145,6 +157,7 @@ class RunRecorder:
             "live_changes": [c.to_dict() for c in self.live_changes],
             "continued_from": self.continued_from,
             "pid": os.getpid(),
+            "pid_started": _pid_started(),
         }
         if finished:
             meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

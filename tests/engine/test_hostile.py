@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from engine import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from engine.checkpoint import read_summary
-from engine.events import BatchEnded
 from engine.cli import main
+from engine.events import BatchEnded
 from engine.runs import RunStore
 
 # -- checkpoints ----------------------------------------------------------------------------
