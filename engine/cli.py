@@ -279,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `nnfs-train runs | head`
         sys.stderr.close()
         return EXIT_OK
+    except MemoryError:
+        _say("nnfs-train: error: out of memory (try a smaller network, --subset or "
+             "--batch_size)")
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C: every file on disk is a complete one
+        _say("\nnnfs-train: aborted (the last complete checkpoint and record are kept)")
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: list[str] | None) -> int:
@@ -291,6 +298,9 @@ def _main(argv: list[str] | None) -> int:
     from engine.session import RunSession
 
     args = build_parser().parse_args(argv)
+    check_paths(args, ("resume", "save", "runs_dir"))
+    if args.resume is not None and args.preset is not None:
+        raise UsageError("--resume continues a saved run; --preset cannot be given with it")
     resolve_threads(args.threads)
     reporter = Reporter(as_json=args.json, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
     interval = 0.1 if reporter.progress else 1.0
@@ -303,6 +313,10 @@ def _main(argv: list[str] | None) -> int:
                              "change (only epochs and live hyperparameters can)")
         checkpoint = load_checkpoint(args.resume)
         config = checkpoint.config.replace(**config_changes)
+        done = int(checkpoint.loop["epoch"])
+        if done >= config.epochs:
+            raise UsageError(f"--resume {args.resume}: all {plural(done, 'epoch')} of the run "
+                             f"are trained; give --epochs N with N > {done} to train more")
     else:
         config, given = config_from_args(args)
         warn_unused(given, config)
@@ -378,6 +392,14 @@ def warn_unused(given: dict[str, Any], config: Any) -> None:
                  f"{getattr(config, decider)}")
 
 
+def check_paths(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
+    """Refuse an empty path (``--save ""``): it would silently mean "none" or "here"."""
+    for flag in flags:
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{flag.replace('_', '-')}: the path is empty")
+
+
 def check_save_path(text: str) -> None:
     """Refuse a --save path that cannot be written, before any training is spent on it."""
     path = Path(text).expanduser()
@@ -429,6 +451,7 @@ def print_runs_table(runs: list[RunInfo], out: TextIO) -> None:
 
 def runs_main(argv: list[str]) -> int:
     args = build_runs_parser().parse_args(argv)
+    check_paths(args, ("runs_dir", "export"))
     store = RunStore(args.runs_dir)
     if args.delete:
         store.delete(args.delete)

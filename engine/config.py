@@ -222,6 +222,8 @@ def parse_field(name: str, text: str) -> Any:
     kind = spec.kind
     if kind in ("choice", "str"):
         return check_field(name, raw.lower() if kind == "choice" else raw)
+    if "_" in raw or not raw.isascii():  # Python reads 1_000 and "١٠"; a person may not
+        raise ConfigError(name, raw, spec.allowed + " (ASCII digits, no '_')")
     if kind == "sizes":
         parts = [p.strip() for p in raw.split(",")]
         if not raw or any(not _looks_int(p) for p in parts):

@@ -460,28 +460,36 @@ def test_an_unreadable_runs_directory_is_one_line(tmp_path, capsys, monkeypatch)
 
 # -- command-line input ---------------------------------------------------------------------
 
-CLI_CASES: dict[str, list[str]] = {
-    "--resume empty": ["--resume", ""],
-    "--save empty": ["--save", "", "--no-record"],
-    "--runs-dir empty": ["--runs-dir", "", "--epochs", "1"],
-    "runs --runs-dir empty": ["runs", "--runs-dir", ""],
-    "int with underscores": ["--epochs", "1_0"],
-    "int with non-ASCII digits": ["--epochs", "١٠"],
-    "float with underscores": ["--lr", "1_0e-3"],
-    "float with non-ASCII digits": ["--lr", "٠.١"],
-    "float full-width digits": ["--dropout", "０.１"],
-    "sizes with underscores": ["--hidden_sizes", "2_56"],
+#: name → (arguments, a word the one-line refusal must contain)
+CLI_CASES: dict[str, tuple[list[str], str]] = {
+    "--resume empty": (["--resume", ""], "--resume"),
+    "--save empty": (["--save", "", "--no-record"], "--save"),
+    "--runs-dir empty": (["--runs-dir", ""], "--runs-dir"),
+    "int with underscores": (["--epochs", "1_0"], "epochs"),
+    "int with non-ASCII digits": (["--epochs", "١٠"], "epochs"),
+    "float with underscores": (["--lr", "1_0e-3"], "learning_rate"),
+    "float with non-ASCII digits": (["--lr", "٠.١"], "learning_rate"),
+    "float full-width digits": (["--dropout", "０.１"], "dropout"),
+    "sizes with underscores": (["--hidden", "2_56"], "hidden_sizes"),
+    "sizes with non-ASCII digits": (["--hidden", "٨"], "hidden_sizes"),
 }
+#: A run that would finish fast if a case were not refused.
+QUICK = ["--subset", "1000", "--hidden", "8", "--epochs", "1", "--quiet"]
 
 
-@pytest.mark.parametrize("case", list(CLI_CASES))
+@pytest.mark.parametrize("case", [*CLI_CASES, "runs --runs-dir empty",
+                                  "runs --export empty"])
 def test_bad_cli_input_is_one_line(tmp_path, case, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(CLI_CASES[case] + ["--subset", "100"] if case != "runs --runs-dir empty"
-                else CLI_CASES[case]) == 2
+    monkeypatch.setenv("NNFS_RUNS_DIR", str(tmp_path / "runs"))
+    if case.startswith("runs"):
+        args, word = ["runs", "--" + case.split("--")[1].split()[0], ""], "--"
+    else:
+        args, word = QUICK + CLI_CASES[case][0], CLI_CASES[case][1]
+    assert main(args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("nnfs-train: error:") and "\n" not in err
-    assert not list(tmp_path.iterdir())  # nothing recorded in the working directory
+    assert err.startswith("nnfs-train: error:") and "\n" not in err and word in err
+    assert not [p for p in tmp_path.iterdir() if p.name != "runs"]  # nothing written here
 
 
 def test_resume_with_a_preset_or_no_epochs_left_is_refused(tmp_path, ckpt_bytes, capsys):
