@@ -143,6 +143,10 @@ def _clean(value: Any) -> Any:
 def save_checkpoint(path: str | Path, state: Checkpoint) -> Path:
     """Write a training state (model, optimizer, config, history, RNG) to ``path``."""
     path = Path(path)
+    for key, value in state.params.items():  # never write a file that cannot be loaded
+        if not np.isfinite(value).all():
+            raise CheckpointError(path, f"cannot save: parameter {key} holds NaN or infinite "
+                                  "values (the run diverged)")
     mid_epoch = state.perm is not None  # the order of an epoch that has begun
     loop = dict(state.loop)
     if not mid_epoch:
