@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -356,9 +357,10 @@ def _main(argv: list[str] | None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     wall = time.perf_counter() - started
+    save_failed = False
     if args.save:
-        saved = session.save(args.save)
-        if not args.json:
+        saved, save_failed = save_or_fallback(session, args.save)
+        if not save_failed and not args.json:
             _say(f"saved checkpoint to {saved}")
     summary = (f"{finished.status}: {plural(finished.epochs_completed, 'epoch')}, "
                f"{plural(finished.step, 'step')} in {wall:.1f}s")
@@ -373,9 +375,35 @@ def _main(argv: list[str] | None) -> int:
         _say(f"nnfs-train: warning: {problem}")
     if finished.status == "diverged":
         return EXIT_DIVERGED
+    if save_failed:
+        return EXIT_USAGE
     if caught:
         return 128 + caught[0]  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
+
+
+def save_or_fallback(session: Any, target: str) -> tuple[Path | None, bool]:
+    """Write the final ``--save``: (where it went, whether that failed). When it fails (a
+    full disk, a directory gone) that is said in one line and the weights go to the temp
+    directory instead, saying where; (None, True) when that fails too (the line then says
+    where a copy may still be: the run record's final.npz)."""
+    from engine.errors import CheckpointError
+
+    try:
+        return session.save(Path(target).expanduser()), False
+    except CheckpointError as exc:
+        _say(f"nnfs-train: error: {exc}")
+    fallback = Path(tempfile.gettempdir()) / f"nnfs-train-{os.getpid()}-{Path(target).name}"
+    try:
+        saved = session.save(fallback)
+    except CheckpointError as exc:
+        where = (f"; the run record {session.path} holds final.npz"
+                 if session.path is not None else "")
+        _say(f"nnfs-train: error: not written to {fallback} either ({exc.problem}){where}")
+        return None, True
+    _say(f"nnfs-train: the checkpoint was written to {saved} instead; move it where it "
+         "belongs")
+    return saved, True
 
 
 def plural(n: int, word: str) -> str:

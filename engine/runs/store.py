@@ -128,6 +128,8 @@ class RunInfo:
     """e.g. 784-256-10."""
     problem: str = ""
     """For incomplete and unreadable runs: what could not be read, and why."""
+    notes: tuple[str, ...] = ()
+    """What went wrong while it was recorded (a checkpoint a full disk refused)."""
     continued_from: int | None = None
     """The step a run that continued a checkpoint started from (None: it trained from its
     first step, so a rerun repeats it)."""
@@ -381,6 +383,9 @@ def _read_run_json(info: RunInfo, meta: dict[str, Any]) -> None:
     info.reason = _text(meta, "reason")
     info.architecture = _text(meta, "architecture", 200)
     info.live_changes = read_live_changes(meta.get("live_changes"))
+    notes = meta.get("notes")
+    info.notes = tuple(n[:300] for n in notes[:10] if isinstance(n, str)) \
+        if isinstance(notes, list) else ()
     continued = meta.get("continued_from")
     step = continued.get("step") if isinstance(continued, dict) else None
     info.continued_from = step if isinstance(step, int) and 0 < step < 2 ** 53 else None

@@ -545,3 +545,45 @@ def test_a_reused_pid_is_not_shown_running(tmp_path):
     make_run(root, "ghost", {"status": "running", "pid": os.getpid(),
                              "pid_started": 12345.0})
     assert RunStore(root).load("ghost").status == "interrupted"
+
+
+def _full_disk_in(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every checkpoint write into ``directory`` fails with ENOSPC."""
+    import errno
+
+    import engine.checkpoint as checkpoint
+
+    real = checkpoint.atomic_write
+
+    def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+        if Path(path).parent == directory:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, write)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", atomic_write)
+
+
+def test_a_full_disk_for_checkpoints_still_records_the_run_completed(tmp_path, monkeypatch,
+                                                                     mnist_small):
+    from engine.session import RunSession
+
+    store = RunStore(tmp_path / "runs")
+    session = RunSession(TrainConfig(hidden_sizes=(8,), subset=3000, epochs=1),
+                         dataset=mnist_small, store=store, name="full")
+    _full_disk_in(session.path, monkeypatch)
+    assert session.run().status == "completed"
+    info = store.load("full")
+    assert info.status == "completed"
+    assert any("final.npz could not be written" in n for n in info.notes)
+
+
+def test_a_failed_final_save_without_a_record_keeps_the_weights(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "out"
+    target.mkdir()
+    _full_disk_in(target, monkeypatch)
+    code = main(QUICK + ["--no-record", "--save", str(target / "model.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and "Traceback" not in err
+    written = err.split("written to ")[1].split(" instead")[0]
+    assert load_checkpoint(written).config.hidden_sizes == (8,)
+    Path(written).unlink()
