@@ -587,3 +587,45 @@ def test_a_failed_final_save_without_a_record_keeps_the_weights(tmp_path, monkey
     written = err.split("written to ")[1].split(" instead")[0]
     assert load_checkpoint(written).config.hidden_sizes == (8,)
     Path(written).unlink()
+
+
+# -- data -----------------------------------------------------------------------------------
+
+LIMITED_READ = """
+import resource, sys
+from engine.data.idx import read_idx
+from engine.errors import DatasetError
+from engine.memory import usable_bytes
+vm = int(next(l for l in open("/proc/self/status") if l.startswith("VmSize")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 100 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+assert usable_bytes() <= 100 * 2**20, usable_bytes()
+try:
+    read_idx(sys.argv[1])
+except DatasetError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_an_honest_idx_header_beyond_the_memory_limit_is_refused_before_decoding(tmp_path,
+                                                                                 suffix):
+    import gzip
+
+    n = 400_000  # 400,000 28x28 images: 314 MB, honest, under RLIMIT_AS of +100 MB
+    header = bytes([0, 0, 8, 3]) + np.asarray([n, 28, 28], ">u4").tobytes()
+    path = tmp_path / f"big{suffix}"
+    if suffix:
+        with gzip.open(path, "wb", compresslevel=1) as fh:
+            fh.write(header)
+            zeros = bytes(1 << 20)
+            for _ in range(n * 784 // len(zeros)):
+                fh.write(zeros)
+            fh.write(bytes(n * 784 % len(zeros)))
+    else:
+        with open(path, "wb") as fh:
+            fh.write(header)
+            fh.truncate(len(header) + n * 784)  # sparse
+    out = subprocess.run([sys.executable, "-c", LIMITED_READ, str(path)], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert out.returncode == 0, out.stderr
+    assert "memory this process may use" in out.stdout and str(path) in out.stdout
