@@ -284,7 +284,7 @@ class RunStore:
             return _unreadable(info, f"config.json: {_why(exc)}")
         if config_bytes is not None:
             try:
-                info.config = TrainConfig.from_dict(parse_json(config_bytes, "config.json"))
+                info.config = TrainConfig.from_dict(parse_json(config_bytes, "the JSON"))
             except (ValueError, TypeError) as exc:  # RefusedFile and ConfigError included
                 info.problem = f"config.json: {str(exc)[:200]}"
         try:
@@ -295,7 +295,7 @@ class RunStore:
         except (OSError, RefusedFile) as exc:
             return _unreadable(info, f"run.json: {_why(exc)}")
         try:
-            meta = parse_json(run_bytes, "run.json")
+            meta = parse_json(run_bytes, "the JSON")
             if not isinstance(meta, dict):
                 raise RefusedFile("not a JSON object")
         except RefusedFile as exc:  # e.g. cut short: listed as incomplete, as before

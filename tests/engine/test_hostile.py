@@ -25,27 +25,9 @@ from hypothesis import strategies as st
 from engine import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from engine.checkpoint import read_summary
 from engine.cli import main
-from engine.events import BatchEnded
 from engine.runs import RunStore
 
 # -- checkpoints ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ckpt_bytes(tmp_path_factory, mnist_small) -> bytes:
-    """A real Adam checkpoint saved mid-epoch (so it has a permutation), 784-4-10."""
-    cfg = TrainConfig(hidden_sizes=(4,), epochs=2, subset=3000, batch_size=500,
-                      optimizer="adam")
-    trainer = Trainer(cfg, mnist_small)
-
-    def stop_in_epoch_two(event: object) -> None:
-        if isinstance(event, BatchEnded) and event.epoch == 2:
-            trainer.stop()
-
-    trainer.on_event = stop_in_epoch_two
-    trainer.run()
-    assert trainer.state.epoch == 1 and trainer.state.position
-    return trainer.save(tmp_path_factory.mktemp("ck") / "c.npz").read_bytes()
 
 
 def members(raw: bytes) -> dict[str, np.ndarray]:
