@@ -12,8 +12,11 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from engine import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from engine.checkpoint import read_summary
 from engine.cli import main
 from engine.runs import RunStore
+from engine.runs.store import STATUSES
 
 # -- checkpoints ----------------------------------------------------------------------------
 
@@ -209,8 +213,27 @@ class _nothing:
         return False
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: Every hypothesis example here reads files of a few kilobytes: a read that allocates more
+#: than this was not bounded by what the file holds.
+PEAK_BYTES = 32 * 2**20
+BOUNDED = settings(max_examples=120, deadline=timedelta(seconds=20),
+                   suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                          HealthCheck.too_slow])
+
+
+@contextmanager
+def bounded_memory() -> Iterator[None]:
+    """Fail when the block allocates more than PEAK_BYTES (Python and NumPy allocations)."""
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < PEAK_BYTES, f"peak {peak:,} bytes"
+
+
+@BOUNDED
 @given(data=st.data())
 def test_structurally_mutated_checkpoints_load_or_raise(tmp_path, ckpt_bytes, data):
     """Hypothesis edits the JSON document and the arrays (not only bytes)."""
@@ -251,13 +274,40 @@ def test_structurally_mutated_checkpoints_load_or_raise(tmp_path, ckpt_bytes, da
                 arrays[name] = arr.reshape(-1)[: max(arr.size - 1, 0)]
     path = tmp_path / "mutant.npz"
     path.write_bytes(pack(arrays, meta))
-    for read in (load_checkpoint, read_summary):
-        try:
-            got = read(path)
-        except CheckpointError as exc:
-            assert str(exc).startswith(str(path))
-        else:
-            got.summary().describe() if read is load_checkpoint else got.describe()
+    with bounded_memory():
+        for read in (load_checkpoint, read_summary):
+            try:
+                got = read(path)
+            except CheckpointError as exc:
+                assert str(exc).startswith(str(path))
+            else:
+                got.summary().describe() if read is load_checkpoint else got.describe()
+
+
+@BOUNDED
+@given(data=st.data())
+def test_byte_mutated_checkpoints_load_or_raise_within_bounds(tmp_path, ckpt_bytes, data):
+    raw = bytearray(ckpt_bytes)
+    for _ in range(data.draw(st.integers(1, 6))):
+        action = data.draw(st.sampled_from(["flip", "truncate", "splice", "word"]))
+        i = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+        if action == "flip" and raw:
+            raw[i] ^= data.draw(st.integers(1, 255))
+        elif action == "truncate":
+            raw = raw[:i]
+        elif action == "splice":
+            raw[i:i] = data.draw(st.binary(min_size=1, max_size=64))
+        elif raw:  # a 4-byte field (a zip size, an offset) set to something absurd
+            raw[i:i + 4] = data.draw(st.sampled_from([0, 1, 2**31 - 1, 2**32 - 1])).to_bytes(
+                4, "little")
+    path = tmp_path / "mutant.npz"
+    path.write_bytes(bytes(raw))
+    with bounded_memory():
+        for read in (load_checkpoint, read_summary):
+            try:
+                read(path)
+            except CheckpointError as exc:
+                assert str(exc).startswith(str(path))
 
 
 def test_cli_resume_from_a_hostile_checkpoint_is_one_line(tmp_path, ckpt_bytes, capsys):
@@ -417,6 +467,56 @@ def test_hostile_run_folder_is_listed_and_the_rest_works(tmp_path, case):
     store.export_csv(tmp_path / "out.csv")
 
 
+HOSTILE_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10 ** 30, 10 ** 400),
+    st.floats(allow_nan=False), st.text(max_size=12), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.integers(1, 60).map(lambda n: json.loads(deep(n))))
+
+
+@BOUNDED
+@given(data=st.data())
+def test_mutated_run_folders_are_listed_within_bounds(tmp_path, data):
+    """Hypothesis edits a recorded run's files byte-wise and structurally: the store lists
+    every run, each with a known status, and the good run as it was."""
+    root = tmp_path / "runs"
+    if root.exists():
+        import shutil
+        shutil.rmtree(root)
+    root.mkdir()
+    make_run(root, "fine")
+    bad = make_run(root, "bad", {"pid": 1, "live_changes": [
+        {"field": "learning_rate", "value": 0.01, "step": 3, "epoch": 0.5}]})
+    for _ in range(data.draw(st.integers(1, 4))):
+        file = data.draw(st.sampled_from(["run.json", "config.json", "metrics.csv"]))
+        raw = bytearray((bad / file).read_bytes())
+        action = data.draw(st.sampled_from(["flip", "truncate", "splice", "value"]))
+        i = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+        if action == "flip" and raw:
+            raw[i] ^= data.draw(st.integers(1, 255))
+        elif action == "truncate":
+            raw = raw[:i]
+        elif action == "splice":
+            raw[i:i] = data.draw(st.binary(min_size=1, max_size=32))
+        elif file != "metrics.csv":
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and doc:
+                doc[data.draw(st.sampled_from(sorted(doc)))] = data.draw(HOSTILE_VALUES)
+                raw = bytearray(json.dumps(doc).encode())
+        (bad / file).write_bytes(bytes(raw))
+    with bounded_memory():
+        runs = {r.name: r for r in RunStore(root).list()}
+        for run in runs.values():
+            run.metrics()
+            run.row()
+    assert runs["fine"].status == "completed" and runs["fine"].test_acc == 0.91
+    assert runs["bad"].status in STATUSES
+    assert runs["bad"].status not in ("unreadable", "incomplete") or runs["bad"].problem
+
+
 @pytest.mark.parametrize("case", ["run.json is a FIFO", "metrics.csv is /dev/zero",
                                   "run.json deep", "run.json 400-digit pid",
                                   "metrics.csv binary"])
@@ -503,6 +603,7 @@ NAMER = """
 import sys
 from engine import TrainConfig
 from engine.runs import RunStore
+from engine.runs.store import STATUSES
 store = RunStore(sys.argv[1])
 names = [store.create(TrainConfig(hidden_sizes=(8,)), None).path.name for _ in range(20)]
 print(" ".join(names))
