@@ -713,3 +713,29 @@ def test_an_honest_idx_header_beyond_the_memory_limit_is_refused_before_decoding
                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert out.returncode == 0, out.stderr
     assert "memory this process may use" in out.stdout and str(path) in out.stdout
+
+
+def test_a_second_ctrl_c_aborts_in_one_line_and_keeps_a_complete_checkpoint(tmp_path):
+    import signal
+    import time
+
+    save = tmp_path / "model.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--subset", "3000", "--hidden", "512,512",
+         "--epochs", "1000", "--json", "--no-record", "--save", str(save)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        assert proc.stdout.readline().startswith("{")  # an epoch has ended: it is training
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "nnfs-train: aborted" in err
+    assert not list(tmp_path.glob(".*.tmp"))  # no half-written file left behind
+    if save.exists():
+        load_checkpoint(save)  # the file there is a complete one
