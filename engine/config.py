@@ -199,7 +199,10 @@ def check_field(name: str, value: Any) -> Any:
     # float
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(name, value, spec.allowed)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ConfigError(name, value, spec.allowed) from None
     too_low = number <= spec.low if spec.low_open else number < spec.low
     if not math.isfinite(number) or too_low or number > spec.high:
         raise ConfigError(name, value, spec.allowed)

@@ -61,6 +61,8 @@ MAX_CONFIG_BYTES = 64 * 1024
 MAX_METRICS_BYTES = 8 * 1024 * 1024
 STATUSES = ("running", "completed", "stopped", "diverged", "failed", "interrupted",
             "incomplete", "unreadable")
+#: The statuses a run.json may hold (the last two above are what the reader concludes).
+RECORDED_STATUSES = STATUSES[:-2]
 
 
 class RunStoreError(NNFSError, ValueError):
@@ -367,9 +369,10 @@ def _text(meta: dict[str, Any], key: str, limit: int = 1000) -> str:
 
 def _read_run_json(info: RunInfo, meta: dict[str, Any]) -> None:
     """Fill ``info`` from a parsed run.json, every value checked (RefusedFile otherwise)."""
-    status = meta.get("status", "incomplete")
-    if status not in STATUSES:
-        raise RefusedFile(f"status {str(status)[:40]!r} is not one of " + ", ".join(STATUSES))
+    status = meta.get("status")
+    if status not in RECORDED_STATUSES:  # incomplete and unreadable are the reader's words
+        raise RefusedFile(f"status {str(status)[:40]!r} is not one of "
+                          + ", ".join(RECORDED_STATUSES))
     info.status = status
     if status == "running" and not _still_running(meta.get("pid"), meta.get("pid_started")):
         info.status = "interrupted"  # its process is gone: it crashed or was killed
