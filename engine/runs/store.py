@@ -346,11 +346,12 @@ def _unreadable(info: RunInfo, problem: str) -> RunInfo:
 
 def _checked(meta: dict[str, Any], key: str, low: float, high: float,
              default: float | None) -> float | None:
-    """A number of run.json within [low, high]; ``default`` when absent or null. A wrong
-    type or an absurd value (1e308 epochs, a 400-digit integer) is refused."""
+    """A number of run.json within [low, high]; ``default`` when absent, null, NaN or
+    infinite. A wrong type or an absurd value (1e308 epochs, a 400-digit integer) is
+    refused."""
     raw = meta.get(key)
-    if raw is None:
-        return default
+    if raw is None or isinstance(raw, float) and not math.isfinite(raw):
+        return default  # a diverged run's NaN: shown as "-"
     value = finite_number(raw)
     if value is None or not low <= value <= high:
         shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
