@@ -603,7 +603,6 @@ NAMER = """
 import sys
 from engine import TrainConfig
 from engine.runs import RunStore
-from engine.runs.store import STATUSES
 store = RunStore(sys.argv[1])
 names = [store.create(TrainConfig(hidden_sizes=(8,)), None).path.name for _ in range(20)]
 print(" ".join(names))
