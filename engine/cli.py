@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -267,8 +268,23 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     return {k: finite_or_none(v) for k, v in d.items()}
 
 
+#: Signals that stopped the run of this process (set by the handler): once one has, the
+#: process is on its way out with 128+signal, and a further Ctrl-C must not turn that into
+#: a KeyboardInterrupt after :func:`main` has returned.
+_SIGNALLED: list[int] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nnfs-train``; returns the exit code."""
+    try:
+        return _run_main(argv)
+    finally:
+        if _SIGNALLED and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_main(argv: list[str] | None) -> int:
+    """:func:`_main`, with every error it may raise turned into one line and an exit code."""
     try:
         return _main(argv)
     except UsageError as exc:
@@ -338,6 +354,7 @@ def _main(argv: list[str] | None) -> int:
         if caught and signum == signal.SIGINT:  # a second Ctrl-C: leave now
             raise KeyboardInterrupt
         caught.append(signum)
+        _SIGNALLED.append(signum)
         if signum == signal.SIGHUP:  # the terminal is gone: writing to it would fail
             reporter.silence()
         else:

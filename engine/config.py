@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.memory import usable_bytes
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 INITS = ("lecun", "he", "xavier")
@@ -389,19 +390,21 @@ def estimate_bytes(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10
 
 
 def available_bytes() -> int | None:
-    """Memory available to a new allocation (Linux MemAvailable), None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    """Memory this process may still allocate (see :func:`engine.memory.usable_bytes`: the
+    address-space limit, the cgroup's memory.max, available memory), None when unknown."""
+    return usable_bytes()
 
 
 def check_fits_in_memory(config: TrainConfig, n_inputs: int, n_classes: int) -> None:
-    """Refuse, before allocating, a network that would not fit in the memory available now."""
+    """Refuse, before allocating, a network over MAX_PARAMETERS for the data's real input
+    and class counts (the config alone can only assume MNIST's 784 and 10), or one that
+    would not fit in the memory this process may use now."""
+    count = parameter_count(n_inputs, config.hidden_sizes, n_classes)
+    if count > MAX_PARAMETERS:
+        raise ConfigError("hidden_sizes", format_field("hidden_sizes", config.hidden_sizes),
+                          f"at most {MAX_PARAMETERS:,} parameters with this data's "
+                          f"{n_inputs:,} inputs and {n_classes:,} classes (this network has "
+                          f"{count:,})")
     need = estimate_bytes(config, n_inputs, n_classes)
     have = available_bytes()
     if have is not None and need > have:

@@ -734,7 +734,18 @@ def test_a_second_ctrl_c_aborts_in_one_line_and_keeps_a_complete_checkpoint(tmp_
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130
-    assert "Traceback" not in err and "nnfs-train: aborted" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    # the second Ctrl-C aborted it (one line), or came as it was already leaving
+    assert "nnfs-train: aborted" in err or "stopped:" in err
     assert not list(tmp_path.glob(".*.tmp"))  # no half-written file left behind
     if save.exists():
         load_checkpoint(save)  # the file there is a complete one
+
+
+def test_the_parameter_cap_uses_the_datas_real_input_size():
+    from engine.config import ConfigError, check_fits_in_memory
+
+    config = TrainConfig(hidden_sizes=(10_000,))  # 7.9 M parameters with MNIST's 784 inputs
+    check_fits_in_memory(config, 784, 10)
+    with pytest.raises(ConfigError, match="10,000 inputs"):
+        check_fits_in_memory(config, 10_000, 10)  # 100 M with a 100x100-pixel dataset
