@@ -401,8 +401,8 @@ def _checked_loop(path: Path, meta: dict[str, Any], config: TrainConfig) -> dict
     """The loop state, each count a whole number within what the config allows."""
     loop = meta.get("loop")
     n_train = max_train_samples(config)
-    counts = {"epoch": max(config.epochs, 0), "position": n_train, "step": _MAX_COUNT,
-              "correct": n_train}
+    # (a run continued with fewer epochs than it had trained saves epoch > config.epochs)
+    counts = {"epoch": MAX_EPOCHS, "position": n_train, "step": _MAX_COUNT, "correct": n_train}
     seconds = ("loss_sum", "epoch_seconds", "elapsed")
     if not isinstance(loop, dict):
         raise CheckpointError(path, "loop state is missing or malformed")
