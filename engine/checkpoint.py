@@ -28,14 +28,23 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.config import TrainConfig, architecture
+from engine.config import MAX_EPOCHS, TrainConfig, architecture
 from engine.errors import CheckpointError, NNFSError
-from engine.fileio import atomic_write, remove_stale_temps
+from engine.fileio import RefusedFile, atomic_write, parse_json, remove_stale_temps
 from engine.numbers import finite_or_none
 
 FORMAT = "nnfs-tui-checkpoint"
 VERSION = 1
-MAX_META_BYTES = 64 * 1024 * 1024
+#: The JSON document: a config, a loop state, an RNG state and one history row per epoch
+#: (about 300 bytes each, at most MAX_EPOCHS of them): never more than a few megabytes.
+MAX_META_BYTES = 64 * 1024 + 512 * MAX_EPOCHS
+#: Training-set sizes of the named datasets: a saved sample order is never longer.
+_DATASET_TRAIN_SIZES = {"mnist": 60_000, "fashion-mnist": 60_000}
+#: Without a subset or a named dataset, the largest training set a config may ask for.
+_MAX_TRAIN_SAMPLES = 10_000_000
+_MAX_COUNT = 2 ** 53
+_META_KEYS = {"format", "version", "saved_at", "config", "sizes", "optimizer", "loop",
+              "history", "rng"}
 _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 T = TypeVar("T")
 
@@ -134,6 +143,10 @@ def _clean(value: Any) -> Any:
 def save_checkpoint(path: str | Path, state: Checkpoint) -> Path:
     """Write a training state (model, optimizer, config, history, RNG) to ``path``."""
     path = Path(path)
+    for key, value in state.params.items():  # never write a file that cannot be loaded
+        if not np.isfinite(value).all():
+            raise CheckpointError(path, f"cannot save: parameter {key} holds NaN or infinite "
+                                  "values (the run diverged)")
     mid_epoch = state.perm is not None  # the order of an epoch that has begun
     loop = dict(state.loop)
     if not mid_epoch:
@@ -196,6 +209,10 @@ def _open(path: Path, read: Callable[[zipfile.ZipFile, dict[str, zipfile.ZipInfo
         if isinstance(exc, CheckpointError) and exc.path == str(path):
             raise
         raise CheckpointError(path, str(exc)) from None
+    except RefusedFile as exc:
+        raise CheckpointError(path, str(exc)) from None
+    except MemoryError:
+        raise CheckpointError(path, "not enough memory to read it") from None
     except Exception as exc:  # noqa: BLE001 - any fault of a hostile file is one error
         # (the .npy header parser alone raises ValueError, SyntaxError or TokenError)
         raise CheckpointError(path, f"unreadable checkpoint ({type(exc).__name__}: "
@@ -213,7 +230,7 @@ def read_summary(path: str | Path) -> CheckpointSummary:
 def _summary(path: Path, zf: zipfile.ZipFile,
              infos: dict[str, zipfile.ZipInfo]) -> CheckpointSummary:
     meta, config, sizes = _read_meta(path, zf, infos)
-    loop, history = _checked_loop(path, meta), _checked_history(path, meta)
+    loop, history = meta["loop"], meta["history"]
     return CheckpointSummary(path=path, config=config, sizes=tuple(sizes),
                              epoch=int(loop["epoch"]), step=int(loop["step"]),
                              mid_epoch=bool(loop["position"]), elapsed=float(loop["elapsed"]),
@@ -254,22 +271,54 @@ def _read_meta(path: Path, zf: zipfile.ZipFile,
     meta_arr = _read_member(zf, infos, "meta", MAX_META_BYTES)
     if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
         raise ValueError("meta is not a UTF-8 byte array")
-    try:
-        meta = json.loads(meta_arr.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(path, "metadata is not valid JSON") from None
+    meta = parse_json(meta_arr.tobytes(), "metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(path, "not an nnfs-tui checkpoint (no format marker)")
     if meta.get("version") != VERSION:
-        raise CheckpointError(path, f"checkpoint version {meta.get('version')!r} is not "
+        raise CheckpointError(path, f"checkpoint version {_short(meta.get('version'))} is not "
                               f"supported (this build reads version {VERSION})")
+    unknown = sorted(set(meta) - _META_KEYS)
+    if unknown:
+        raise CheckpointError(path, f"unexpected metadata {', '.join(unknown[:3])}")
     config = TrainConfig.from_dict(meta.get("config"))
     sizes = meta.get("sizes")
     if (not isinstance(sizes, list) or len(sizes) != len(config.hidden_sizes) + 2
-            or not all(isinstance(s, int) and 1 <= s <= 10_000_000 for s in sizes)
+            or not all(_is_int(s, 1, 10_000_000) for s in sizes)
             or tuple(sizes[1:-1]) != config.hidden_sizes):
-        raise CheckpointError(path, f"layer sizes {sizes!r} do not match the config")
+        raise CheckpointError(path, f"layer sizes {_short(sizes)} do not match the config")
+    if not isinstance(meta.get("saved_at", ""), str):
+        raise CheckpointError(path, "saved_at is not a time")
+    meta["loop"] = _checked_loop(path, meta, config)
+    meta["history"] = _checked_history(path, meta, config)
     return meta, config, sizes
+
+
+def _short(value: Any) -> str:
+    """A value from a hostile file, shown in at most 60 characters."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 \
+        else "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    """A JSON integer (not a bool) in [low, high]; exact, so 400 digits are no problem."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_number(value: Any, low: float, high: float) -> bool:
+    """A finite JSON number (not a bool) in [low, high]."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return low <= value <= high
+    return isinstance(value, float) and math.isfinite(value) and low <= value <= high
+
+
+def max_train_samples(config: TrainConfig) -> int:
+    """The most training samples a run of ``config`` can have: its subset, else the size of
+    the named dataset, else the largest subset a config may ask for. A saved sample order
+    (and the position in it) is never longer."""
+    if config.subset is not None:
+        return config.subset
+    return _DATASET_TRAIN_SIZES.get(config.dataset, _MAX_TRAIN_SAMPLES)
 
 
 def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> Checkpoint:
@@ -297,31 +346,43 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
     opt_cls = OPTIMIZERS[config.optimizer]
     opt_state: dict[str, np.ndarray] = {}
     step = _read_member(zf, infos, "optimizer/step", 1024)
-    if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
+    if step.shape != () or step.dtype.kind not in "iu" or not 0 <= int(step) <= _MAX_COUNT:
         raise CheckpointError(path, "optimizer/step is not a non-negative integer")
     opt_state["step"] = step
     known = {"meta.npy", "optimizer/step.npy", "loop/perm.npy"}
     known |= {f"params/{k}.npy" for k in expected}
-    for slot in opt_cls.slots:
-        for key, shape in expected.items():
-            if f"optimizer/{slot}/{key}.npy" in infos:
-                opt_state[f"{slot}/{key}"] = checked(f"optimizer/{slot}/{key}", shape)
-                known.add(f"optimizer/{slot}/{key}.npy")
+    slot_names = [f"optimizer/{slot}/{key}" for slot in opt_cls.slots for key in expected]
+    present = [name for name in slot_names if name + ".npy" in infos]
+    # Before its first update an optimizer has no state; after it, every slot of every
+    # parameter. A missing slot is refused rather than silently restarted from zeros.
+    if (present and len(present) < len(slot_names)) or (not present and slot_names
+                                                         and int(step)):
+        missing = [n for n in slot_names if n + ".npy" not in infos]
+        raise CheckpointError(path, f"optimizer state is incomplete: {missing[0]} is missing")
+    for name in present:
+        slot, key = name.split("/")[1:]
+        arr = checked(name, expected[key])
+        if slot in opt_cls.nonnegative_slots and (arr < 0).any():
+            raise CheckpointError(path, f"{name} holds negative values (it is a mean of "
+                                  "squares)")
+        opt_state[f"{slot}/{key}"] = arr
+        known.add(name + ".npy")
     unknown = sorted(set(infos) - known)
     if unknown:
         raise CheckpointError(path, f"unexpected entries {', '.join(unknown[:3])}")
 
-    loop = _checked_loop(path, meta)
+    loop = meta["loop"]
     perm = None
     if "loop/perm.npy" in infos:
-        perm = _read_member(zf, infos, "loop/perm", 8 * 100_000_000)
+        n_max = max_train_samples(config)
+        perm = _read_member(zf, infos, "loop/perm", 8 * n_max + 1024)
         if perm.ndim != 1 or perm.dtype.kind not in "iu" or not _is_permutation(perm):
             raise CheckpointError(path, "loop/perm is not a permutation of the samples")
         if not 0 <= loop["position"] < len(perm):
             raise CheckpointError(path, "loop position is outside the interrupted epoch")
     elif loop["position"]:
         raise CheckpointError(path, "saved mid-epoch but the sample order is missing")
-    history = _checked_history(path, meta)
+    history = meta["history"]
     rng_state = meta.get("rng")
     if rng_state is not None and not isinstance(rng_state, dict):
         raise CheckpointError(path, "RNG state is malformed")
@@ -329,28 +390,52 @@ def _read(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) ->
         probe = np.random.default_rng()
         try:
             probe.bit_generator.state = rng_state
-        except (TypeError, ValueError, KeyError):
+        except (TypeError, ValueError, KeyError, OverflowError):
             raise CheckpointError(path, "RNG state is malformed") from None
     return Checkpoint(config=config, sizes=tuple(sizes), params=params,
                       optimizer_state=opt_state, loop=loop, history=history,
                       rng_state=rng_state, perm=perm, saved_at=str(meta.get("saved_at", "")))
 
 
-def _checked_loop(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _checked_loop(path: Path, meta: dict[str, Any], config: TrainConfig) -> dict[str, Any]:
+    """The loop state, each count a whole number within what the config allows."""
     loop = meta.get("loop")
-    keys = ("epoch", "position", "step", "loss_sum", "correct", "epoch_seconds", "elapsed")
-    if not isinstance(loop, dict) or not all(
-        isinstance(loop.get(k), int | float) and not isinstance(loop.get(k), bool)
-        and math.isfinite(loop[k]) and loop[k] >= 0 for k in keys
-    ):
+    n_train = max_train_samples(config)
+    # (a run continued with fewer epochs than it had trained saves epoch > config.epochs)
+    counts = {"epoch": MAX_EPOCHS, "position": n_train, "step": _MAX_COUNT, "correct": n_train}
+    seconds = ("loss_sum", "epoch_seconds", "elapsed")
+    if not isinstance(loop, dict):
         raise CheckpointError(path, "loop state is missing or malformed")
+    for key, high in counts.items():
+        if not _is_int(loop.get(key), 0, high):
+            raise CheckpointError(path, f"loop {key} is {_short(loop.get(key))}, expected a "
+                                  f"whole number from 0 to {high:,}")
+    for key in seconds:
+        if not _is_number(loop.get(key), 0, 1e300):
+            raise CheckpointError(path, f"loop {key} is {_short(loop.get(key))}, expected a "
+                                  "finite number ≥ 0")
+    if not isinstance(loop.get("status", ""), str):
+        raise CheckpointError(path, "loop status is not text")
     return loop
 
 
-def _checked_history(path: Path, meta: dict[str, Any]) -> list[dict[str, Any]]:
+#: Keys of a history row (EpochEnded.to_dict()).
+_HISTORY_KEYS = ("epoch", "epochs", "epoch_seconds", "train_loss", "train_acc", "val_loss",
+                 "val_acc", "test_loss", "test_acc", "lr", "step")
+
+
+def _checked_history(path: Path, meta: dict[str, Any],
+                     config: TrainConfig) -> list[dict[str, Any]]:
+    """Per-epoch rows: at most one per epoch, each a flat object of known keys whose values
+    are finite numbers or null."""
     history = meta.get("history", [])
-    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
-        raise CheckpointError(path, "history is malformed")
+    if not isinstance(history, list) or len(history) > max(config.epochs, meta["loop"]["epoch"]):
+        raise CheckpointError(path, "history is malformed (not a list of at most one row per "
+                              "epoch)")
+    for i, row in enumerate(history, start=1):
+        if not isinstance(row, dict) or not set(row) <= set(_HISTORY_KEYS) or not all(
+                v is None or _is_number(v, -1e300, 1e300) for v in row.values()):
+            raise CheckpointError(path, f"history row {i} is malformed")
     return history
 
 

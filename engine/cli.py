@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -281,8 +283,23 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     return {k: finite_or_none(v) for k, v in d.items()}
 
 
+#: Signals that stopped the run of this process (set by the handler): once one has, the
+#: process is on its way out with 128+signal, and a further Ctrl-C must not turn that into
+#: a KeyboardInterrupt after :func:`main` has returned.
+_SIGNALLED: list[int] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nnfs-train``; returns the exit code."""
+    try:
+        return _run_main(argv)
+    finally:
+        if _SIGNALLED and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_main(argv: list[str] | None) -> int:
+    """:func:`_main`, with every error it may raise turned into one line and an exit code."""
     try:
         return _main(argv)
     except UsageError as exc:
@@ -294,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `nnfs-train runs | head`
         sys.stderr.close()
         return EXIT_OK
+    except MemoryError:
+        _say("nnfs-train: error: out of memory (try a smaller network, --subset or "
+             "--batch_size)")
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C: every file on disk is a complete one
+        _say("\nnnfs-train: aborted (the last complete checkpoint and record are kept)")
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: list[str] | None) -> int:
@@ -306,6 +330,9 @@ def _main(argv: list[str] | None) -> int:
     from engine.session import RunSession
 
     args = build_parser().parse_args(argv)
+    check_paths(args, ("resume", "save", "runs_dir"))
+    if args.resume is not None and args.preset is not None:
+        raise UsageError("--resume continues a saved run; --preset cannot be given with it")
     resolve_threads(args.threads)
     reporter = Reporter(as_json=args.json, quiet=args.quiet, out=sys.stdout, err=sys.stderr)
     interval = 0.1 if reporter.progress else 1.0
@@ -318,6 +345,10 @@ def _main(argv: list[str] | None) -> int:
                              "change (only epochs and live hyperparameters can)")
         checkpoint = load_checkpoint(args.resume)
         config = checkpoint.config.replace(**config_changes)
+        done = int(checkpoint.loop["epoch"])
+        if done >= config.epochs:
+            raise UsageError(f"--resume {args.resume}: all {plural(done, 'epoch')} of the run "
+                             f"are trained; give --epochs N with N > {done} to train more")
     else:
         config, given = config_from_args(args)
         warn_unused(given, config)
@@ -338,6 +369,7 @@ def _main(argv: list[str] | None) -> int:
         if caught and signum == signal.SIGINT:  # a second Ctrl-C: leave now
             raise KeyboardInterrupt
         caught.append(signum)
+        _SIGNALLED.append(signum)
         if signum == signal.SIGHUP:  # the terminal is gone: writing to it would fail
             reporter.silence()
         else:
@@ -357,9 +389,10 @@ def _main(argv: list[str] | None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     wall = time.perf_counter() - started
+    save_failed = False
     if args.save:
-        saved = session.save(args.save)
-        if not args.json:
+        saved, save_failed = save_or_fallback(session, args.save)
+        if not save_failed and not args.json:
             _say(f"saved checkpoint to {saved}")
     summary = (f"{finished.status}: {plural(finished.epochs_completed, 'epoch')}, "
                f"{plural(finished.step, 'step')} in {wall:.1f}s")
@@ -374,9 +407,35 @@ def _main(argv: list[str] | None) -> int:
         _say(f"nnfs-train: warning: {problem}")
     if finished.status == "diverged":
         return EXIT_DIVERGED
+    if save_failed:
+        return EXIT_USAGE
     if caught:
         return 128 + caught[0]  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
+
+
+def save_or_fallback(session: Any, target: str) -> tuple[Path | None, bool]:
+    """Write the final ``--save``: (where it went, whether that failed). When it fails (a
+    full disk, a directory gone) that is said in one line and the weights go to the temp
+    directory instead, saying where; (None, True) when that fails too (the line then says
+    where a copy may still be: the run record's final.npz)."""
+    from engine.errors import CheckpointError
+
+    try:
+        return session.save(Path(target).expanduser()), False
+    except CheckpointError as exc:
+        _say(f"nnfs-train: error: {exc}")
+    fallback = Path(tempfile.gettempdir()) / f"nnfs-train-{os.getpid()}-{Path(target).name}"
+    try:
+        saved = session.save(fallback)
+    except CheckpointError as exc:
+        where = (f"; the run record {session.path} holds final.npz"
+                 if session.path is not None else "")
+        _say(f"nnfs-train: error: not written to {fallback} either ({exc.problem}){where}")
+        return None, True
+    _say(f"nnfs-train: the checkpoint was written to {saved} instead; move it where it "
+         "belongs")
+    return saved, True
 
 
 def plural(n: int, word: str) -> str:
@@ -391,6 +450,14 @@ def warn_unused(given: dict[str, Any], config: Any) -> None:
             decider = APPLIES_WHEN[field][0]
             _say(f"nnfs-train: warning: {field} has no effect with {decider} "
                  f"{getattr(config, decider)}")
+
+
+def check_paths(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
+    """Refuse an empty path (``--save ""``): it would silently mean "none" or "here"."""
+    for flag in flags:
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{flag.replace('_', '-')}: the path is empty")
 
 
 def check_save_path(text: str) -> None:
@@ -444,6 +511,7 @@ def print_runs_table(runs: list[RunInfo], out: TextIO) -> None:
 
 def runs_main(argv: list[str]) -> int:
     args = build_runs_parser().parse_args(argv)
+    check_paths(args, ("runs_dir", "export"))
     store = RunStore(args.runs_dir)
     if args.delete:
         store.delete(args.delete)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.memory import usable_bytes
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 INITS = ("lecun", "he", "xavier")
@@ -199,7 +200,10 @@ def check_field(name: str, value: Any) -> Any:
     # float
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(name, value, spec.allowed)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ConfigError(name, value, spec.allowed) from None
     too_low = number <= spec.low if spec.low_open else number < spec.low
     if not math.isfinite(number) or too_low or number > spec.high:
         raise ConfigError(name, value, spec.allowed)
@@ -222,6 +226,8 @@ def parse_field(name: str, text: str) -> Any:
     kind = spec.kind
     if kind in ("choice", "str"):
         return check_field(name, raw.lower() if kind == "choice" else raw)
+    if "_" in raw or not raw.isascii():  # Python reads 1_000 and "١٠"; a person may not
+        raise ConfigError(name, raw, spec.allowed + " (ASCII digits, no '_')")
     if kind == "sizes":
         parts = [p.strip() for p in raw.split(",")]
         if not raw or any(not _looks_int(p) for p in parts):
@@ -387,19 +393,21 @@ def estimate_bytes(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10
 
 
 def available_bytes() -> int | None:
-    """Memory available to a new allocation (Linux MemAvailable), None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    """Memory this process may still allocate (see :func:`engine.memory.usable_bytes`: the
+    address-space limit, the cgroup's memory.max, available memory), None when unknown."""
+    return usable_bytes()
 
 
 def check_fits_in_memory(config: TrainConfig, n_inputs: int, n_classes: int) -> None:
-    """Refuse, before allocating, a network that would not fit in the memory available now."""
+    """Refuse, before allocating, a network over MAX_PARAMETERS for the data's real input
+    and class counts (the config alone can only assume MNIST's 784 and 10), or one that
+    would not fit in the memory this process may use now."""
+    count = parameter_count(n_inputs, config.hidden_sizes, n_classes)
+    if count > MAX_PARAMETERS:
+        raise ConfigError("hidden_sizes", format_field("hidden_sizes", config.hidden_sizes),
+                          f"at most {MAX_PARAMETERS:,} parameters with this data's "
+                          f"{n_inputs:,} inputs and {n_classes:,} classes (this network has "
+                          f"{count:,})")
     need = estimate_bytes(config, n_inputs, n_classes)
     have = available_bytes()
     if have is not None and need > have:

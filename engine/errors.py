@@ -15,6 +15,8 @@ class ConfigError(NNFSError, ValueError):
         self.value = value
         self.allowed = allowed
         shown = value if isinstance(value, str) else repr(value)
+        if len(shown) > 80:  # a value read from a hostile file: one readable line
+            shown = shown[:77] + "..."
         super().__init__(f"{field}: {shown!s} is not valid; expected {allowed}")
 
 

@@ -6,6 +6,8 @@ network's dtype chunk by chunk, so evaluating never holds a float copy of a whol
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from engine.losses import softmax
@@ -33,11 +35,14 @@ def predict(network, x: np.ndarray, *, chunk: int = EVAL_CHUNK) -> tuple[np.ndar
 
 
 def evaluate(network, x: np.ndarray, y: np.ndarray, *, chunk: int = EVAL_CHUNK,
-             probs_out: np.ndarray | None = None) -> tuple[float, float]:
+             probs_out: np.ndarray | None = None,
+             deadline: float | None = None) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of the network on (x, y); (nan, nan) for an empty set.
 
     With ``probs_out`` (n, classes) the class probabilities are written there too, so a
-    caller that wants predictions does not run the network a second time.
+    caller that wants predictions does not run the network a second time. With a
+    ``deadline`` (a time.monotonic() value) an evaluation still running then gives up and
+    returns (nan, nan): a stop never waits on a large network's evaluation.
     """
     if len(x) == 0:
         return float("nan"), float("nan")
@@ -54,6 +59,8 @@ def evaluate(network, x: np.ndarray, y: np.ndarray, *, chunk: int = EVAL_CHUNK,
         correct += int(np.sum(logits.argmax(axis=1) == yb))
         if probs_out is not None:
             probs_out[start:start + chunk] = exp / sums[:, None]
+        if deadline is not None and time.monotonic() > deadline:
+            return float("nan"), float("nan")
     return total_loss / len(x), correct / len(x)
 
 

@@ -25,4 +25,8 @@ def finite_number(value: Any) -> float | None:
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        value = float(value)  # a 400-digit integer overflows here, not in isfinite
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None

@@ -23,6 +23,8 @@ class Optimizer:
 
     name = "base"
     slots: tuple[str, ...] = ()
+    nonnegative_slots: frozenset[str] = frozenset()
+    """Slots that hold means of squares: a checkpoint with a negative value there is refused."""
     hyper_names: tuple[str, ...] = ("weight_decay",)
     defaults: dict[str, float] = {}
 
@@ -156,6 +158,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     slots = ("square_avg",)
+    nonnegative_slots = frozenset({"square_avg"})
     hyper_names = ("alpha", "eps", "weight_decay")
     defaults = {"alpha": 0.99, "eps": 1e-8}
 
@@ -179,6 +182,7 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = ("exp_avg", "exp_avg_sq")
+    nonnegative_slots = frozenset({"exp_avg_sq"})
     hyper_names = ("beta1", "beta2", "eps", "weight_decay")
     defaults = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 

@@ -96,7 +96,7 @@ class RunSession:
         self.recorder: RunRecorder | None = None
         """Writes the run into the store (None when not recorded)."""
         if store is not None:
-            self.recorder = store.create(config, name or store.new_name(config, prefix),
+            self.recorder = store.create(config, name or None, prefix=prefix,
                                          save_model=self._save_record)
         self._store = store
 

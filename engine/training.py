@@ -47,6 +47,9 @@ from engine.threads import blas_threads
 EventHandler = Callable[[Event], None]
 
 #: Hyperparameters the optimizer takes from the config.
+#: The longest the evaluation after a stop may take: past it the run reports no test
+#: accuracy rather than keep a large network's stop waiting (the whole stop stays under 5 s).
+STOP_EVAL_SECONDS = 2.0
 _OPTIMIZER_FIELDS = ("momentum", "beta1", "beta2", "alpha", "eps", "weight_decay")
 
 
@@ -338,6 +341,9 @@ class Trainer:
                         step=st.step, loss=loss, accuracy=acc, lr=lr,
                         samples_per_second=st.position / max(st.epoch_seconds, 1e-9),
                         elapsed=st.elapsed))
+            if bad := _non_finite_params(params):  # e.g. a row the batches never touched
+                return self._finish("diverged", reason=(
+                    f"{bad} became non-finite in epoch {st.epoch + 1} (by step {st.step})"))
             with self._lock:
                 ended = self._end_epoch(n_train, lr)
                 stats = self._layer_stats(ended.epoch)
@@ -426,12 +432,18 @@ class Trainer:
             st.status = status
             self._flush_saves()
         test_loss = test_acc = None
+        if status != "diverged" and (bad := _non_finite_params(self.network.params)):
+            status, reason = "diverged", f"{bad} became non-finite (by step {st.step})"
+            st.status = status
         if status != "diverged":
             if st.history and st.position == 0:
                 test_loss, test_acc = st.history[-1]["test_loss"], st.history[-1]["test_acc"]
-            else:
+            else:  # stopped part-way through an epoch: bounded, so a stop stays quick
                 test_loss, test_acc = evaluate(self.network, self.dataset.x_test,
-                                               self.dataset.y_test)
+                                               self.dataset.y_test,
+                                               deadline=time.monotonic() + STOP_EVAL_SECONDS)
+                if not math.isfinite(test_acc):
+                    test_loss = test_acc = None
         finished = RunFinished(status=status, epochs_completed=st.epoch, step=st.step,
                                seconds=st.elapsed, reason=reason, test_loss=test_loss,
                                test_acc=test_acc)
@@ -523,6 +535,15 @@ class Trainer:
             return ModelSnapshot(epoch=st.epoch, step=st.step,
                                  network=frozen_copy(self.network) if weights else None,
                                  test_probs=self.test_probs)
+
+
+def _non_finite_params(params: dict[str, np.ndarray]) -> str:
+    """Name of the first parameter holding NaN or ±Inf ("parameter W1"), or "". One
+    reduction per array (run once an epoch and at the end: cheap next to an epoch)."""
+    for key, p in params.items():
+        if not math.isfinite(float(p.sum(dtype=np.float64))) and not np.isfinite(p).all():
+            return f"parameter {key}"
+    return ""
 
 
 def _non_finite(loss: float, grads: dict[str, np.ndarray], grad_sq: dict[str, float]) -> str:

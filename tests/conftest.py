@@ -29,3 +29,24 @@ def mnist_small():
 os.environ.setdefault("NNFS_RUNS_DIR", tempfile.mkdtemp(prefix="nnfs-test-runs-"))
 # No test may reach the real Fashion-MNIST mirrors: point them at a closed local port.
 os.environ.setdefault("NNFS_FASHION_MIRRORS", "http://127.0.0.1:9/")
+
+
+@pytest.fixture(scope="session")
+def ckpt_bytes(tmp_path_factory, mnist_small) -> bytes:
+    """A real Adam checkpoint saved mid-epoch (so it has a permutation), 784-4-10: what the
+    hostile-files tests mutate."""
+    from engine import TrainConfig, Trainer
+    from engine.events import BatchEnded
+
+    cfg = TrainConfig(hidden_sizes=(4,), epochs=2, subset=3000, batch_size=500,
+                      optimizer="adam")
+    trainer = Trainer(cfg, mnist_small)
+
+    def stop_in_epoch_two(event: object) -> None:
+        if isinstance(event, BatchEnded) and event.epoch == 2:
+            trainer.stop()
+
+    trainer.on_event = stop_in_epoch_two
+    trainer.run()
+    assert trainer.state.epoch == 1 and trainer.state.position
+    return trainer.save(tmp_path_factory.mktemp("ck") / "c.npz").read_bytes()

@@ -111,6 +111,16 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 DEFAULT_TIMEOUT = 30.0
 """Seconds a connection may take to open, or stay silent while reading, before it is dropped."""
 
+DOWNLOAD_DEADLINE = 600.0
+"""Seconds one file may take in all: a mirror still sending after that is abandoned."""
+
+MIN_RATE = 4096
+"""Bytes per second a mirror must average once ``RATE_GRACE`` seconds have passed: a mirror
+that trickles a byte at a time (never silent long enough to time out) is abandoned."""
+
+RATE_GRACE = 20.0
+"""Seconds before the minimum rate is enforced (a slow start is forgiven)."""
+
 SHA256SUMS = "SHA256SUMS"
 """File in the download directory: ``<sha256>  <name>`` of each decompressed file."""
 
@@ -321,10 +331,12 @@ def _stream(
             digest = hashlib.sha256()
             if progress is not None:
                 progress(name, 0, total)
+            started = time.monotonic()
             while True:
-                chunk = response.read(_CHUNK)
+                chunk = response.read1(_CHUNK)  # what has arrived: a trickle is seen at once
                 if not chunk:
                     break
+                _check_pace(done + len(chunk), time.monotonic() - started)
                 if done == 0 and not chunk.startswith(_GZIP_MAGIC[: len(chunk)]):
                     kind = "an HTML page" if chunk.lstrip()[:1] == b"<" else "data"
                     raise _MirrorFailed(f"served {kind}, not a gzip file (starts {chunk[:16]!r})")
@@ -364,6 +376,17 @@ def _stream(
     if progress is not None and total is None:
         progress(name, done, done)  # the size is known now: say the file is complete
     return digest.hexdigest()
+
+
+def _check_pace(done: int, elapsed: float) -> None:
+    """Raise ``_MirrorFailed`` when a download is past ``DOWNLOAD_DEADLINE`` or, after
+    ``RATE_GRACE``, averages less than ``MIN_RATE`` bytes a second."""
+    if elapsed > DOWNLOAD_DEADLINE:
+        raise _MirrorFailed(f"too slow: {done} bytes in {elapsed:.1f} s, past the "
+                            f"{DOWNLOAD_DEADLINE:g} s deadline")
+    if elapsed > RATE_GRACE and done / elapsed < MIN_RATE:
+        raise _MirrorFailed(f"too slow: {done / elapsed:.0f} bytes/s, below the minimum of "
+                            f"{MIN_RATE} bytes/s")
 
 
 def _content_length(value: str | None) -> int | None:

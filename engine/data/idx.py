@@ -20,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 
 from engine.errors import DatasetError
+from engine.memory import usable_bytes
 
 __all__ = ["IDX_TYPE_NAMES", "read_idx"]
 
@@ -36,6 +37,7 @@ IDX_TYPE_NAMES: dict[int, str] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _COMPRESSED_CHUNK = 1 << 20  # compressed bytes fed to zlib per step (~5 MB of MNIST output)
 _MAX_ITEM_BYTES = 4096  # max_items * this bounds the total declared size
+_MAX_DEFLATE_RATIO = 1032  # deflate's best compression: ~1032 output bytes per input byte
 _TRAILING_CHECK = 16 << 20  # how far past the declared end a stream is checked for corruption
 
 
@@ -106,6 +108,18 @@ class _GzipReader:
             elif at_end and not self._inflater.eof:
                 raise self._fail("compressed data ends before the end of the stream")
         return bytearray().join(parts)  # one copy, and the result is writable
+
+    def readinto(self, view: memoryview) -> int:
+        """Decompress into ``view`` (no intermediate copy); the bytes written, fewer than
+        its length only at the end of the stream."""
+        filled = 0
+        while filled < len(view) and not self._finished:
+            chunk = self.read(min(len(view) - filled, 4 * _COMPRESSED_CHUNK))
+            if not chunk:
+                break
+            view[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        return filled
 
     def skip(self, limit: int) -> None:
         """Decompress and discard up to ``limit`` bytes, so that corruption gets noticed."""
@@ -216,6 +230,7 @@ def _read_open_file(f: BinaryIO, path: Path, sha256: str | None, max_items: int)
     if isinstance(stream, _RawReader):
         available = os.fstat(f.fileno()).st_size - len(header)
         _check_payload_size(path, declared, available, exact=True)
+        _check_memory(path, dims, declared)
         flat = np.empty(declared, dtype=np.uint8)
         view = memoryview(flat)
         filled = 0
@@ -226,14 +241,21 @@ def _read_open_file(f: BinaryIO, path: Path, sha256: str | None, max_items: int)
             filled += n
         if f.read(1):  # the file grew between fstat and read
             _check_payload_size(path, declared, declared + 1, exact=False)
-        payload: bytearray | np.ndarray = flat
-    else:
-        data = stream.read(declared + 1)
-        if len(data) > declared:
+        payload = flat
+    else:  # decompressed straight into the one array: no second copy, no 2x peak
+        most = os.fstat(f.fileno()).st_size * _MAX_DEFLATE_RATIO + 1024
+        if declared > most:  # deflate cannot expand more than that: the header lies
+            raise DatasetError(path, f"truncated: header declares {declared} bytes of data, a "
+                               f"gzip file this size holds at most {most}")
+        _check_memory(path, dims, declared)
+        flat = np.empty(declared, dtype=np.uint8)
+        filled = stream.readinto(memoryview(flat))
+        extra = len(stream.read(1)) if filled == declared else 0
+        if extra:
             # corrupt deflate data often decodes too long: blame the gzip stream if zlib can
             stream.skip(_TRAILING_CHECK)
-        _check_payload_size(path, declared, len(data), exact=len(data) <= declared)
-        payload = data
+        _check_payload_size(path, declared, filled + extra, exact=not extra)
+        payload = flat
 
     if sha256 is not None:
         digest = hashlib.sha256(header)
@@ -242,9 +264,18 @@ def _read_open_file(f: BinaryIO, path: Path, sha256: str | None, max_items: int)
         if got != sha256.strip().lower():
             raise DatasetError(path, f"checksum mismatch: expected sha256 {sha256}, got {got}")
 
-    if isinstance(payload, np.ndarray):
-        return payload.reshape(dims)
-    return np.frombuffer(payload, dtype=np.uint8).reshape(dims)  # a writable bytearray
+    return payload.reshape(dims)
+
+
+def _check_memory(path: Path, dims: tuple[int, ...], declared: int) -> None:
+    """Refuse, before anything is allocated, a file whose (honest) header declares more
+    than this process may use (RLIMIT_AS, the cgroup's memory.max, available memory)."""
+    usable = usable_bytes()
+    if usable is not None and declared > usable:
+        raise DatasetError(
+            path, f"header declares {dims[0]:,} items ({declared / 1e9:.2f} GB), more than the "
+            f"{usable / 1e9:.2f} GB of memory this process may use",
+        )
 
 
 def _check_payload_size(path: Path, declared: int, available: int, *, exact: bool) -> None:

@@ -27,9 +27,21 @@ from engine.events import (
     RunFinished,
     RunStarted,
 )
+from engine.fileio import process_start_time
 from engine.numbers import finite_or_none as _finite_or_none
 from engine.runs.store import METRIC_COLUMNS, _write_atomic
 from engine.runs.store import score as score_of
+
+_started: dict[int, float | None] = {}
+
+
+def _pid_started() -> float | None:
+    """This process's start time (looked up once per pid, so a forked worker has its own):
+    with the pid, it tells a live run from one whose pid was reused."""
+    pid = os.getpid()
+    if pid not in _started:
+        _started[pid] = process_start_time(pid)
+    return _started[pid]
 
 
 class RunRecorder:
@@ -66,6 +78,8 @@ class RunRecorder:
         trained from its first step."""
         self.errors: list[str] = []
         """Messages of writes that failed (the run goes on; the UI may show them)."""
+        self.notes: list[str] = []
+        """Checkpoints that could not be written, as run.json's ``notes`` say."""
         self._write_config(config)
         self._write_meta("running")
 
@@ -94,17 +108,26 @@ class RunRecorder:
             if score is not None and (self.best_score is None or score > self.best_score):
                 self.best_score, self.best_epoch = score, event.epoch
                 self.best_val_acc = event.val_acc
-                if self.save_model is not None:
-                    self.save_model(self.path / "best.npz")
+                self._save("best.npz")
             self._write_meta("running", epochs=event.epoch)
         elif isinstance(event, HyperparametersChanged):
             self.live_changes.extend(event.changes)
             self._write_meta("running", epochs=len(self.rows))
         elif isinstance(event, RunFinished):
             self.elapsed = event.seconds
-            if self.save_model is not None:
-                self.save_model(self.path / "final.npz")
+            self._save("final.npz")
             self._write_meta(event.status, epochs=event.epochs_completed, finished=event)
+
+    def _save(self, file: str) -> None:
+        """Write a checkpoint of the run; a failure (a full disk) is noted in run.json and
+        in ``errors``, and the record goes on being written."""
+        if self.save_model is None:
+            return
+        try:
+            self.save_model(self.path / file)
+        except NNFSError as exc:
+            self.errors.append(str(exc))
+            self.notes.append(f"{file} could not be written: {getattr(exc, 'problem', exc)}")
 
     def fail(self, reason: str) -> None:
         """The training thread raised: mark the run "failed" with the reason (its best.npz
@@ -154,7 +177,9 @@ class RunRecorder:
             "reason": finished.reason if finished else self.reason,
             "live_changes": [c.to_dict() for c in self.live_changes],
             "continued_from": self.continued_from,
+            "notes": self.notes[-10:],
             "pid": os.getpid(),
+            "pid_started": _pid_started(),
         }
         if finished:
             meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

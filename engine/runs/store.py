@@ -13,15 +13,16 @@ One directory per run under the runs directory (``$NNFS_RUNS_DIR``, else
                          of the last finite update)
 
 Every file is written to a temp file and renamed, so a reader sees the old or the new
-version. A directory without a readable ``run.json`` (a half-written run) is listed with
-status "incomplete" instead of breaking the listing.
+version. A directory without a ``run.json`` (a half-written run) is listed with status
+"incomplete"; one whose files cannot be trusted (not regular files, links out of the store,
+too large, not UTF-8, nested too deeply, absurd values) with status "unreadable" and the
+reason. Either way the rest of the listing works: every read here is bounded and total.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -32,10 +33,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import LIVE_FIELDS, TrainConfig, check_field
+from engine.config import LIVE_FIELDS, MAX_EPOCHS, TrainConfig, check_field
 from engine.errors import ConfigError, NNFSError
 from engine.events import LiveChange
-from engine.fileio import atomic_write_text, pid_alive, remove_stale_temps
+from engine.fileio import (
+    RefusedFile,
+    atomic_write_text,
+    parse_json,
+    pid_alive,
+    process_start_time,
+    read_bounded,
+    remove_stale_temps,
+)
 from engine.numbers import finite_number, finite_or_none
 
 if TYPE_CHECKING:
@@ -48,6 +57,14 @@ TABLE_COLUMNS = ("name", "architecture", "activation", "optimizer", "learning_ra
 SWEEPS_DIR = "sweeps"
 """The folder of sweep records (``sweeps/<name>/sweep.json``): not a run, never listed."""
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+#: Size caps of a run's files: far above what a run of MAX_EPOCHS epochs writes.
+MAX_RUN_JSON_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_METRICS_BYTES = 8 * 1024 * 1024
+STATUSES = ("running", "completed", "stopped", "diverged", "pruned", "failed", "interrupted",
+            "incomplete", "unreadable")
+#: The statuses a run.json may hold (the last two above are what the reader concludes).
+RECORDED_STATUSES = STATUSES[:-2]
 
 
 class RunStoreError(NNFSError, ValueError):
@@ -95,7 +112,8 @@ class RunInfo:
     status: str = "incomplete"
     """running, completed, stopped, diverged, pruned (a sweep stopped it as hopeless),
     failed (the training code raised), interrupted (its process died, or its sweep was
-    stopped) or incomplete (unreadable files)."""
+    stopped), incomplete (run.json missing) or unreadable (a file that cannot be trusted;
+    ``problem`` says why)."""
     config: TrainConfig | None = None
     """The run's config; None when config.json is missing or invalid."""
     started_at: str = ""
@@ -115,7 +133,9 @@ class RunInfo:
     architecture: str = ""
     """e.g. 784-256-10."""
     problem: str = ""
-    """For incomplete runs: what could not be read."""
+    """For incomplete and unreadable runs: what could not be read, and why."""
+    notes: tuple[str, ...] = ()
+    """What went wrong while it was recorded (a checkpoint a full disk refused)."""
     continued_from: int | None = None
     """The step a run that continued a checkpoint started from (None: it trained from its
     first step, so a rerun repeats it)."""
@@ -146,20 +166,24 @@ class RunInfo:
 
 
 def read_metrics(path: Path) -> list[dict[str, float | None]]:
-    """Rows of a metrics.csv as floats (empty cells and non-finite values become None)."""
+    """Rows of a metrics.csv as floats (empty cells, non-finite and absurd values become
+    None). A file that is missing or cannot be trusted (see :func:`engine.fileio.
+    read_bounded`), binary or not UTF-8 reads as no rows: this never raises or blocks."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = read_bounded(path, MAX_METRICS_BYTES, inside=path.parent).decode("utf-8")
+        raws = list(csv.DictReader(io.StringIO(text)))
+    except (OSError, ValueError, csv.Error):  # RefusedFile and UnicodeDecodeError included
         return []
     rows = []
-    for raw in csv.DictReader(io.StringIO(text)):
+    for raw in raws:
         row: dict[str, float | None] = {}
         for key in METRIC_COLUMNS:
+            cell = raw.get(key)
             try:
-                value = float(raw.get(key) or "nan")
+                value = float(cell) if isinstance(cell, str) and cell.isascii() else math.nan
             except ValueError:
                 value = math.nan
-            row[key] = value if math.isfinite(value) else None
+            row[key] = value if math.isfinite(value) and abs(value) <= 1e15 else None
         rows.append(row)
     return rows
 
@@ -188,70 +212,106 @@ class RunStore:
         return check_run_name(name)
 
     def create(self, config: TrainConfig, name: str | None = None, *,
-               save_model: Callable[[Path], object] | None = None) -> RunRecorder:
-        """Make the directory of a new run and return the recorder that fills it."""
+               save_model: Callable[[Path], object] | None = None,
+               prefix: str = "") -> RunRecorder:
+        """Make the directory of a new run and return the recorder that fills it. Without a
+        ``name`` a fresh one is made (``prefix`` first), safe against other writers."""
         self._ensure_root()
-        name = self.new_name(config) if name is None else check_run_name(name)
-        path = self.root / name
-        try:
-            path.mkdir()
-        except FileExistsError:
-            raise RunStoreError(f"run {name!r} already exists in {self.root}") from None
-        except OSError as exc:
-            raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        if name is None:
+            path = self._make_fresh_dir(config, prefix)
+        else:
+            path = self.root / check_run_name(name)
+            try:
+                path.mkdir()
+            except FileExistsError:
+                raise RunStoreError(f"run {name!r} already exists in {self.root}") from None
+            except OSError as exc:
+                raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
         from engine.runs.recorder import RunRecorder  # it writes with this module's helpers
 
         return RunRecorder(path, config, save_model)
+
+    def _make_fresh_dir(self, config: TrainConfig, prefix: str = "") -> Path:
+        """Make the directory of a new run under a fresh name. mkdir is atomic, so two
+        processes (or sweep workers) that pick the same name at once never share it: the
+        one that loses takes the next suffix."""
+        for _ in range(1000):
+            path = self.root / self.new_name(config, prefix)
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise RunStoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        raise RunStoreError(f"{self.root}: no free run name after 1000 tries")
 
     def path_of(self, name: str) -> Path:
         """The directory of the run called ``name`` (checked to be a safe name)."""
         return self.root / check_run_name(name)
 
     def list(self) -> list[RunInfo]:
-        """Every run, newest first; unreadable ones have status "incomplete"."""
+        """Every run, newest first; ones that cannot be read are listed with status
+        "incomplete" or "unreadable" and the reason. A runs directory that cannot itself be
+        read raises one RunStoreError."""
         if not self.root.is_dir():
             return []
-        dirs = [p for p in self.root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)
-                and p.name != SWEEPS_DIR]
-        for path in dirs:  # leftovers of a process killed mid-write
-            remove_stale_temps(path)
-        runs = [self.load(p.name) for p in dirs]
+        try:
+            dirs = [p for p in self.root.iterdir() if _NAME_RE.match(p.name)
+                    and p.name != SWEEPS_DIR and p.is_dir()]
+        except OSError as exc:
+            raise RunStoreError(f"{self.root}: cannot read the runs directory "
+                                f"({exc.strerror or exc})") from None
+        runs = []
+        for path in dirs:
+            if self._inside(path):
+                remove_stale_temps(path)  # leftovers of a process killed mid-write
+            runs.append(self.load(path.name))
         return sorted(runs, key=lambda r: (r.started_at, r.name), reverse=True)
 
+    def _inside(self, path: Path) -> bool:
+        """True when ``path`` (through any symlink) is a directory of this store."""
+        root = os.path.realpath(self.root)
+        return os.path.dirname(os.path.realpath(path)) == root
+
     def load(self, name: str) -> RunInfo:
-        """Read one run's files; problems are reported in ``problem``, not raised."""
+        """Read one run's files; problems are reported in ``status`` and ``problem``, never
+        raised (only a name that is not a run is an error)."""
         path = self.path_of(name)
         if not path.is_dir():
             raise RunStoreError(f"no run named {name!r} in {self.root}")
         info = RunInfo(name=name, path=path)
+        if not self._inside(path):
+            return _unreadable(info, "the run's folder links outside the runs directory")
         try:
-            info.config = TrainConfig.from_json((path / "config.json").read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            info.problem = f"config.json: {exc}"
+            config_bytes = read_bounded(path / "config.json", MAX_CONFIG_BYTES, inside=path)
+        except FileNotFoundError:
+            config_bytes, info.problem = None, "config.json: missing"
+        except (OSError, RefusedFile) as exc:
+            return _unreadable(info, f"config.json: {_why(exc)}")
+        if config_bytes is not None:
+            try:
+                info.config = TrainConfig.from_dict(parse_json(config_bytes, "the JSON"))
+            except (ValueError, TypeError) as exc:  # RefusedFile and ConfigError included
+                info.problem = f"config.json: {str(exc)[:200]}"
         try:
-            meta = json.loads((path / "run.json").read_text("utf-8"))
+            run_bytes = read_bounded(path / "run.json", MAX_RUN_JSON_BYTES, inside=path)
+        except FileNotFoundError:
+            info.problem = info.problem or "run.json: missing"
+            return info
+        except (OSError, RefusedFile) as exc:
+            return _unreadable(info, f"run.json: {_why(exc)}")
+        try:
+            meta = parse_json(run_bytes, "the JSON")
             if not isinstance(meta, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
+                raise RefusedFile("not a JSON object")
+        except RefusedFile as exc:  # e.g. cut short: listed as incomplete, as before
             info.problem = info.problem or f"run.json: {exc}"
             return info
-        info.status = str(meta.get("status", "incomplete"))
-        pid = meta.get("pid")
-        if info.status == "running" and isinstance(pid, int) and not pid_alive(pid):
-            info.status = "interrupted"  # its process is gone: it crashed or was killed
-        info.started_at = str(meta.get("started_at", ""))
-        info.seconds = finite_number(meta.get("seconds")) or 0.0
-        info.epochs_completed = int(finite_number(meta.get("epochs_completed")) or 0)
-        info.best_val_acc = finite_number(meta.get("best_val_acc"))
-        best_epoch = finite_number(meta.get("best_epoch"))
-        info.best_epoch = int(best_epoch) if best_epoch is not None else None
-        info.test_acc = finite_number(meta.get("test_acc"))
-        info.reason = str(meta.get("reason", ""))
-        info.architecture = str(meta.get("architecture", ""))
-        info.live_changes = read_live_changes(meta.get("live_changes"))
-        continued = meta.get("continued_from")
-        step = continued.get("step") if isinstance(continued, dict) else None
-        info.continued_from = step if isinstance(step, int) and step > 0 else None
+        try:
+            _read_run_json(info, meta)
+        except RefusedFile as exc:
+            return _unreadable(info, f"run.json: {exc}")
         if info.config is None:
             info.status = "incomplete"
         return info
@@ -277,6 +337,81 @@ class RunStore:
         return out
 
 
+def _why(exc: BaseException) -> str:
+    """The reason of a failed read, in a few words."""
+    if isinstance(exc, OSError):
+        return str(exc.strerror or exc)
+    return str(exc)[:200]
+
+
+def _unreadable(info: RunInfo, problem: str) -> RunInfo:
+    """``info`` marked unreadable, with nothing from the untrusted files but the reason."""
+    return RunInfo(name=info.name, path=info.path, status="unreadable", problem=problem)
+
+
+def _checked(meta: dict[str, Any], key: str, low: float, high: float,
+             default: float | None) -> float | None:
+    """A number of run.json within [low, high]; ``default`` when absent, null, NaN or
+    infinite. A wrong type or an absurd value (1e308 epochs, a 400-digit integer) is
+    refused."""
+    raw = meta.get(key)
+    if raw is None or isinstance(raw, float) and not math.isfinite(raw):
+        return default  # a diverged run's NaN: shown as "-"
+    value = finite_number(raw)
+    if value is None or not low <= value <= high:
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+        raise RefusedFile(f"{key} is {shown}, expected a number from {low:g} to {high:g}")
+    return value
+
+
+def _text(meta: dict[str, Any], key: str, limit: int = 1000) -> str:
+    raw = meta.get(key, "")
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise RefusedFile(f"{key} is not text")
+    return raw[:limit]
+
+
+def _read_run_json(info: RunInfo, meta: dict[str, Any]) -> None:
+    """Fill ``info`` from a parsed run.json, every value checked (RefusedFile otherwise)."""
+    status = meta.get("status")
+    if status not in RECORDED_STATUSES:  # incomplete and unreadable are the reader's words
+        raise RefusedFile(f"status {str(status)[:40]!r} is not one of "
+                          + ", ".join(RECORDED_STATUSES))
+    info.status = status
+    if status == "running" and not _still_running(meta.get("pid"), meta.get("pid_started")):
+        info.status = "interrupted"  # its process is gone: it crashed or was killed
+    info.started_at = _text(meta, "started_at", 40)
+    info.seconds = _checked(meta, "seconds", 0, 1e10, 0.0) or 0.0
+    info.epochs_completed = int(_checked(meta, "epochs_completed", 0, MAX_EPOCHS, 0) or 0)
+    info.best_val_acc = _checked(meta, "best_val_acc", 0, 1, None)
+    best_epoch = _checked(meta, "best_epoch", 0, MAX_EPOCHS, None)
+    info.best_epoch = int(best_epoch) if best_epoch is not None else None
+    info.test_acc = _checked(meta, "test_acc", 0, 1, None)
+    info.reason = _text(meta, "reason")
+    info.architecture = _text(meta, "architecture", 200)
+    info.live_changes = read_live_changes(meta.get("live_changes"))
+    notes = meta.get("notes")
+    info.notes = tuple(n[:300] for n in notes[:10] if isinstance(n, str)) \
+        if isinstance(notes, list) else ()
+    continued = meta.get("continued_from")
+    step = continued.get("step") if isinstance(continued, dict) else None
+    info.continued_from = step if isinstance(step, int) and 0 < step < 2 ** 53 else None
+
+
+def _still_running(pid: Any, started: Any) -> bool:
+    """Whether the process that wrote a "running" record is still that process: its pid
+    is alive and (when the record has it) started when the record says, so a pid reused
+    by another process is not taken for the run."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not pid_alive(pid):
+        return False
+    now = process_start_time(pid)
+    if finite_number(started) is None or now is None:
+        return True
+    return abs(now - float(started)) < 2.0
+
+
 def read_live_changes(raw: Any) -> tuple[LiveChange, ...]:
     """run.json's live_changes as LiveChange values, in order. Entries that do not check
     out (an unknown or fixed field, a bad value, no step) are left out rather than replayed
@@ -287,7 +422,7 @@ def read_live_changes(raw: Any) -> tuple[LiveChange, ...]:
         if not isinstance(entry, dict):
             continue
         step, epoch = entry.get("step"), finite_number(entry.get("epoch"))
-        if not (isinstance(step, int) and not isinstance(step, bool) and step >= 1):
+        if not (isinstance(step, int) and not isinstance(step, bool) and 1 <= step < 2 ** 53):
             continue
         if "field" in entry:
             pairs = [(entry.get("field"), entry.get("value"))]

@@ -55,6 +55,8 @@ def recent_checkpoints(store: RunStore, limit: int = 20) -> list[tuple[Path, str
         return []
     out = []
     for run in runs:
+        if run.status == "unreadable":  # e.g. its folder links out of the store: not looked in
+            continue
         for path in _run_checkpoints(run.path):
             summary = checkpoint_summary(path)
             out.append((path, f"{run.name}/{path.name}" + (f" · {summary}" if summary else "")

@@ -200,6 +200,26 @@ def stall_in_body(data: bytes, server: Server) -> Behaviour:
     return answer
 
 
+def trickle(data: bytes, server: Server) -> Behaviour:
+    """Headers, then one byte every 20 ms: never silent long enough to time out."""
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        for i in range(len(data)):
+            if server.release.wait(0.02):
+                break
+            try:
+                h.wfile.write(data[i:i + 1])
+                h.wfile.flush()
+            except OSError:  # the client gave up on us
+                break
+        h.close_connection = True
+
+    return answer
+
+
 def stall_before_headers(server: Server) -> Behaviour:
     def answer(h: BaseHTTPRequestHandler) -> None:
         server.release.wait(10)
@@ -351,13 +371,21 @@ BAD_MIRRORS: dict[str, tuple[Callable[[Server, bytes], Behaviour], str | None]] 
     "stall-in-body": (lambda s, data: stall_in_body(data, s), "stalled: no data for 0.5 s"),
     "stall-before-headers": (lambda s, data: stall_before_headers(s), "no data for 0.5 s"),
     "wrong-bytes": (lambda s, data: wrong_bytes(data), "wrong bytes: SHA-256"),
+    "trickle-below-the-minimum-rate": (lambda s, data: trickle(data, s), "bytes/s, below"),
+    "trickle-past-the-deadline": (lambda s, data: trickle(data, s), "deadline"),
     "http-redirect-followed": (lambda s, data: redirect(f"/m2/{NAMES[0]}"), None),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_MIRRORS))
-def test_bad_mirror_falls_through_and_its_reason_is_reported(server, tmp_path, case):
+def test_bad_mirror_falls_through_and_its_reason_is_reported(server, tmp_path, case,
+                                                            monkeypatch):
     make, reason = BAD_MIRRORS[case]
+    if case.startswith("trickle"):  # ~50 bytes/s: far below the rate, or past the deadline
+        below = case.endswith("rate")
+        monkeypatch.setattr(download, "RATE_GRACE", 0.2 if below else 1e9)
+        monkeypatch.setattr(download, "MIN_RATE", 10_000 if below else 0)
+        monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 1e9 if below else 0.3)
     name = NAMES[0]
     server.routes[f"/m1/{name}"] = make(server, FILES[name])
     server.serve("m2", ok)
