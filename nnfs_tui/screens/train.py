@@ -238,6 +238,18 @@ class TrainScreen(Screen[None]):
         self.form.locked = active
         self.progress.status = state
         self.update_run_status()
+        if active:  # locking the form takes focus from a locked field: the first live one
+            self.call_after_refresh(self._focus_live_field)
+
+    def _focus_live_field(self) -> None:
+        """Focus learning_rate unless a live field of the form already has the focus."""
+        focused = self.focused
+        form = self.form
+        if focused is not None and focused in form.query("Input, Select") \
+                and not focused.disabled and not focused.is_disabled:
+            return
+        if focused is None or focused in form.query("*") or focused is self.log_view:
+            form.control("learning_rate").focus()
 
     def run_status(self) -> str:
         """The run's state in a few words, for the header of every screen: idle, training

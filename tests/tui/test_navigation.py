@@ -86,3 +86,16 @@ async def test_footers_show_their_own_keys_first_and_fit_80_columns(make_app) ->
         assert "f3" not in keys  # the views are the train screen's
         footer = app.screen.query_one("FittedFooter")
         assert sum(key.outer_size.width for key in footer.query("FooterKey")) <= 80
+
+
+async def test_after_f5_focus_is_on_the_first_live_field(make_app) -> None:
+    app = make_app(epochs=10_000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.train_screen.form
+        form.control("hidden_sizes").focus()  # locked once the run starts
+        await pilot.pause()
+        await start_and_wait(pilot)
+        await wait_for(pilot, lambda: app.focused is form.control("learning_rate"),
+                       "the focus on learning_rate")
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
