@@ -288,7 +288,8 @@ class TrainConfig:
     learning_rate: float = 2e-3
     """Base step size; the schedule scales it."""
     momentum: float = 0.9
-    """β of momentum (v ← βv + (1−β)g) and nesterov (PyTorch's buffer); rmsprop's momentum."""
+    """β of momentum (v ← βv + (1−β)g) and nesterov (PyTorch's buffer); rmsprop, adam and
+    adamw do not use it."""
     beta1: float = 0.9
     """Adam/AdamW decay of the first moment."""
     beta2: float = 0.999
@@ -302,7 +303,7 @@ class TrainConfig:
     dropout: float = 0.0
     """Probability of zeroing a hidden unit during training (inverted dropout)."""
     schedule: str = "cosine"
-    """Learning-rate schedule: constant, step, exponential or cosine (to 0 at the last step)."""
+    """Learning-rate schedule: constant, step, exponential or cosine (near 0 at the run's end)."""
     warmup_epochs: float = 0.0
     """Epochs of linear warm-up from 0 before the schedule."""
     lr_step_epochs: int = 3

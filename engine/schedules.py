@@ -11,6 +11,12 @@ import math
 
 from engine.config import SCHEDULES
 
+#: Decimal places ``progress`` and ``warmup`` are rounded to before a boundary is found. A
+#: step is at least 1/60,000 of an epoch, far coarser, so two steps never round together;
+#: without it 4.1 − 0.1 epochs is 3.9999999999999996 and a step decay or the end of a
+#: warm-up came one batch late.
+BOUNDARY_PLACES = 9
+
 
 def lr_factor(
     schedule: str,
@@ -26,12 +32,16 @@ def lr_factor(
     - constant: 1
     - step: gamma ** floor(t / step_epochs)
     - exponential: gamma ** t (smooth, so gamma is the factor per epoch)
-    - cosine: (1 + cos(π · t / T)) / 2, reaching 0 at the end of the run
-    where t = progress − warmup and T = total_epochs − warmup.
+    - cosine: (1 + cos(π · t / T)) / 2, which would reach 0 at t = T: the last step of a
+      run starts just before the end, so its factor is small but above 0
+    where t = progress − warmup and T = total_epochs − warmup. Boundaries (the end of the
+    warm-up, each step decay) are found on values rounded to BOUNDARY_PLACES, so they fall
+    on the step the formula names, not one batch late through float rounding.
     """
+    progress, warmup = round(progress, BOUNDARY_PLACES), round(warmup, BOUNDARY_PLACES)
     if warmup > 0 and progress < warmup:
         return max(progress, 0.0) / warmup
-    t = max(progress - warmup, 0.0)
+    t = max(round(progress - warmup, BOUNDARY_PLACES), 0.0)
     if schedule == "constant":
         return 1.0
     if schedule == "step":

@@ -46,7 +46,7 @@ async def shoot(out: Path) -> None:
         await pilot.press("end", "ctrl+u", *"0.0005", "enter")
         await pilot.press("escape", "m")  # the digit viewer: only the model's mistakes
         await pilot.press("f6")
-        await until(pilot, lambda: app.controller.trainer.config.learning_rate == 0.0005,
+        await until(pilot, lambda: app.controller.session.trainer.config.learning_rate == 0.0005,
                     "the change")
         await until(pilot, lambda: screen.progress.epoch_done >= 5, "five epochs")
         await asyncio.sleep(0.3)  # into the sixth epoch, and the plots redrawn

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from engine.config import FIELDS, PRESET_DOCS, PRESETS
 from engine.errors import ConfigError
-from nnfs_tui.keymap import keymap_text
+from nnfs_tui.keymap import in_app_words, keymap_text
 from nnfs_tui.serve import served_child
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a from-scratch NumPy MLP on MNIST in the terminal: edit "
                     "hyperparameters, watch the curves and the digits, change the learning "
                     "rate while it trains. Works over SSH and in tmux (at least 80x24).",
-        epilog="Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESET_DOCS.items())
+        epilog="Presets: " + "; ".join(f"{k}: {in_app_words(v)}"
+                                        for k, v in PRESET_DOCS.items())
                + "\n\nKeys:\n" + keymap_text()
                + "\n\nExit codes: 0 after a quit, 2 without a usable terminal or with a bad "
                  "option,\n128+signal after SIGINT (130), SIGTERM (143) or SIGHUP (129, also "

@@ -35,6 +35,7 @@ from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsResult, RunsScreen
+from nnfs_tui.widgets.header import ScreenHeader
 
 #: Garbage-collector thresholds while the app runs (Python's default: 700, 10, 10). Drawing
 #: a frame makes tens of thousands of short-lived objects; at 700 many of them are still
@@ -57,29 +58,45 @@ class NNFSApp(App[None]):
 
     BINDINGS = [
         # F-keys and ctrl-chords work while a text field has focus (htop / mc convention)
-        Binding("f1", "help", "Help", priority=True),
-        Binding("f2", "runs", "Runs", priority=True),
-        Binding("f3", "cycle_view", "View", priority=True),
-        Binding("f4", "inspect", "Inspect", priority=True),
+        # in the footer's order: a screen's own keys come first, then these as far as the
+        # width allows (FittedFooter); F1 and the palette list every one
         Binding("f5", "start", "Start", priority=True),
         Binding("f6", "pause", "Pause", priority=True),
         Binding("f6", "resume", "Resume", priority=True),
         Binding("f7", "stop", "Stop", priority=True),
-        Binding("f8", "restart", "Restart", show=False, priority=True),
+        Binding("f8", "restart", "Restart", priority=True),
+        Binding("f12", "sweep", "Sweep", priority=True),
+        Binding("ctrl+s", "save_model", "Save", priority=True),
+        Binding("ctrl+o", "load_checkpoint", "Load", priority=True),
+        Binding("f2", "runs", "Runs", priority=True),
+        Binding("f4", "inspect", "Inspect", priority=True),
         Binding("f9", "draw", "Draw", priority=True),
-        Binding("ctrl+s", "save_model", "Save", show=False, priority=True),
-        Binding("ctrl+o", "load_checkpoint", "Load", show=False, priority=True),
-        Binding("f12", "sweep", "Sweep", show=False, priority=True),
+        Binding("f3", "cycle_view", "View", priority=True),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("ctrl+t", "main", "Train", show=False, priority=True),
         Binding("f10", "quit", "Quit", priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         # not a priority: the Draw screen's canvas keeps Ctrl+Z for undo
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),
     ]
 
+    #: The screens the F-keys switch to: action name -> the method that builds the screen
+    #: (returning it and the callback of its result, or None when it cannot open now). A new
+    #: screen is one line here, its binding above and its ``make_*`` method.
+    SWITCHED_SCREENS: dict[str, str] = {
+        "runs": "make_runs_screen",
+        "inspect": "make_inspect_screen",
+        "draw": "make_draw_screen",
+    }
+
     run_state: reactive[str] = reactive("idle", init=False)
     """idle, loading, training, paused, stopping, loaded (a checkpoint), or how the last run
     ended: completed, stopped, diverged, failed. Set by the controller alone; here because the
     footer's keys (``check_action``) and the train screen follow it."""
+
+    run_status: reactive[str] = reactive("idle", init=False)
+    """The run's state in a few words for the header of every screen (idle, training epoch
+    3/10, paused, sweep trial 2/6, finished 98.3%); written by the train screen."""
 
     def __init__(
         self,
@@ -144,31 +161,63 @@ class NNFSApp(App[None]):
         """F3: the next view on a small terminal."""
         self.train_screen.action_cycle_view()
 
+    # -- switching screens: they replace each other above the train screen, never stack ----
+    def switch_to(self, name: str) -> None:
+        """Show the screen ``name`` of SWITCHED_SCREENS in place of whatever covers the train
+        screen (another screen, a dialog, help); its key again, or Esc, goes back to the
+        train screen."""
+        current = self.screen_stack[-1] if len(self.screen_stack) > 1 else None
+        if current is not None and getattr(current, "switched_as", None) == name:
+            self.back_to_main()  # the same key again: back
+            return
+        made = getattr(self, self.SWITCHED_SCREENS[name])()
+        if made is None:
+            return
+        screen, callback = made
+        screen.switched_as = name  # type: ignore[attr-defined]
+        self.back_to_main()
+        self.push_screen(screen, callback)
+
+    def back_to_main(self) -> None:
+        """Close every screen and dialog above the train screen."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_main(self) -> None:
+        """Ctrl+T: back to the train screen from anywhere."""
+        self.back_to_main()
+
     def action_inspect(self) -> None:
         """F4: confusion matrix, first-layer weights, layer health of the current model."""
-        network, data = self.controller.model_and_data()
-        if data is None:
-            self.notify("The test images are still loading…")
-            return
-        if not isinstance(self.screen, InspectScreen):
-            self.push_screen(InspectScreen(network, data, self.controller.layer_history))
+        self.switch_to("inspect")
 
     def action_draw(self) -> None:
         """F9: draw a digit and watch the model's guesses."""
-        network, data = self.controller.model_and_data()
-        if data is None:
-            self.notify("The test images are still loading…")
-            return
-        if not isinstance(self.screen, DrawScreen):
-            self.push_screen(DrawScreen(network, data))
+        self.switch_to("draw")
 
     def action_runs(self) -> None:
         """F2: the recorded runs: compare, rerun, load, delete, export."""
-        if isinstance(self.screen, RunsScreen):
-            self.screen.dismiss(None)
-        elif len(self.screen_stack) == 1:
-            self.push_screen(RunsScreen(self.controller.store, timing=self.timing),
-                             self.on_runs_result)
+        self.switch_to("runs")
+
+    def make_inspect_screen(self) -> tuple[Screen, None] | None:
+        """The Inspect screen on a snapshot of the current model."""
+        network, data = self.controller.model_and_data()
+        if data is None:
+            self.notify("The test images are still loading…")
+            return None
+        return InspectScreen(network, data, self.controller.layer_history), None
+
+    def make_draw_screen(self) -> tuple[Screen, None] | None:
+        """The Draw screen with a snapshot of the current model."""
+        network, data = self.controller.model_and_data()
+        if data is None:
+            self.notify("The test images are still loading…")
+            return None
+        return DrawScreen(network, data), None
+
+    def make_runs_screen(self) -> tuple[Screen, object]:
+        """The Runs screen; what it closes with goes to the controller."""
+        return RunsScreen(self.controller.store, timing=self.timing), self.on_runs_result
 
     def on_runs_result(self, result: RunsResult | None) -> None:
         """The Runs screen closed: the controller reruns, opens or fills the form."""
@@ -177,17 +226,19 @@ class NNFSApp(App[None]):
 
     # -- run keys: the controller acts -----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Footer: F6 reads Pause or Resume; keys that do nothing now are dimmed."""
+        """Footer: F6 reads Pause or Resume; keys that would do nothing now are not shown."""
         state = self.run_state
+        # a key that would do nothing now is left out of the footer (it still answers)
         if action == "pause":
-            return True if state in ("training", "loading") else (
-                False if state == "paused" else None)
+            return state in ("training", "loading")
         if action == "resume":
             return state == "paused"
         if action == "stop":
-            return True if state in ACTIVE_STATES else None
-        if action == "cycle_view":  # only small terminals show one view at a time
-            return bool(self.screen_stack and getattr(self.screen_stack[0], "compact", False))
+            return state in ACTIVE_STATES
+        if action == "cycle_view":  # only small terminals show one view at a time, and only
+            # the train screen has views
+            return bool(len(self.screen_stack) == 1
+                        and getattr(self.screen_stack[0], "compact", False)) or False
         return True
 
     def action_start(self) -> None:
@@ -215,7 +266,8 @@ class NNFSApp(App[None]):
         self.controller.restart()
 
     def action_sweep(self) -> None:
-        """F12: plan a sweep over the form's values."""
+        """F12: plan a sweep over the form's values (from the train screen, which shows it)."""
+        self.back_to_main()
         self.controller.sweeps.plan()
 
     def action_save_model(self) -> None:
@@ -225,6 +277,12 @@ class NNFSApp(App[None]):
     def action_load_checkpoint(self) -> None:
         """Ctrl+O: load a checkpoint to inspect it or to continue training it."""
         self.controller.files.load_checkpoint()
+
+    def watch_run_status(self, status: str) -> None:
+        """Every screen's header says the same."""
+        for screen in self.screen_stack:
+            for header in screen.query(ScreenHeader):
+                header.status = status
 
     def watch_run_state(self, state: str) -> None:
         """The train screen and the footer's keys follow the run's state."""
@@ -246,6 +304,8 @@ class NNFSApp(App[None]):
         yield SystemCommand("Sweep", "Grid or random search over the form's values, one run "
                             "per trial (F12)", self.action_sweep)
         yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
+        yield SystemCommand("Train screen", "Back to the form and the run (Ctrl+T, Esc)",
+                            self.action_main)
         yield SystemCommand("Runs", "Compare, rerun, load or delete recorded runs (F2)",
                             self.action_runs)
         yield SystemCommand("Inspect model", "Confusion matrix, weights, layer health (F4)",

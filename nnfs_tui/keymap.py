@@ -5,7 +5,10 @@ A test checks that each binding of the app, its screens and widgets appears here
 
 from __future__ import annotations
 
+import re
 import textwrap
+
+from engine.config import FLAG_TO_FIELD
 
 #: (section, ((keys, what they do), ...)) in the order a newcomer needs them.
 KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -19,6 +22,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("F2", "runs: every recorded run, to compare, rerun, load or delete"),
         ("F4", "inspect the model: confusion matrix, weights, layer health"),
         ("F9", "draw a digit and watch the model's guesses"),
+        ("Ctrl+T, Esc", "back to the train screen (screens switch, they do not stack: "
+                        "F2, F4 and F9 replace each other, their key again goes back)"),
         ("Ctrl+S", "save the model now (mid-run too)"),
         ("Ctrl+O", "load a checkpoint to inspect it or continue training it"),
         ("F12", "sweep: a grid or random search over the form's values, one recorded run "
@@ -102,6 +107,13 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Esc", "close"),
     )),
 )
+
+
+def in_app_words(doc: str) -> str:
+    """A command-line tip in the app's words: ``--l_rate 4`` → ``learning_rate 4 in the
+    form`` (the app takes no such flag; ``nnfs-train`` does)."""
+    return re.sub(r"(--[\w-]+)\s+([^\s)]+)",
+                  lambda m: f"{FLAG_TO_FIELD.get(m[1], m[1][2:])} {m[2]} in the form", doc)
 
 
 def plain(what: str) -> str:

@@ -14,6 +14,7 @@ import argparse
 import ipaddress
 import os
 import shlex
+import socket
 import sys
 from pathlib import Path
 
@@ -72,15 +73,30 @@ def serve(command: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> i
     if not is_loopback(host):
         print(f"nnfs-tui: warning: listening on {host}: anyone who can reach port {port} "
               "gets the app, which can write files as you", file=sys.stderr)
-    server = Server(command, host=host, port=port, title="nnfs-tui")
     try:
+        # textual-serve prints its banner before it binds: try the address first, so a
+        # taken port is one line and exit 2, with no banner above it
+        probe_listen(host, port)
+        server = Server(command, host=host, port=port, title="nnfs-tui")
         server.serve()
     except OSError as exc:  # the port is taken, or the host is not an address of this machine
         reason = str(exc.strerror or exc).rsplit(": ", 1)[-1]  # asyncio repeats the address
+        reason = reason[:1].lower() + reason[1:]  # the OS says "Address ...", asyncio not
         print(f"nnfs-tui: cannot listen on {host}:{port} ({reason}); "
               "choose another --port or --host", file=sys.stderr)
         return 2
     return 0
+
+
+def probe_listen(host: str, port: int) -> None:
+    """Bind and listen on ``host:port`` for a moment as the server will (SO_REUSEADDR, as
+    aiohttp sets it); OSError when it cannot (the port taken, a host not of this machine)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+            probe.listen(1)
 
 
 def serve_main(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from engine.checkpoint import Checkpoint, load_checkpoint, read_summary
 from engine.errors import CheckpointError, NNFSError
 from engine.runs import RunStore
+from nnfs_tui.widgets.text_field import TextField
 
 #: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
 #: ``manual-<time>.npz`` into the run's directory), newest first.
@@ -94,8 +95,8 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
         with Vertical(classes="dialog -wide") as box:
             box.border_title = "Load a checkpoint"
             box.border_subtitle = "Enter loads · ↓ recent runs · Esc cancels"
-            yield Input(self.default, placeholder="path/to/model.npz", id="path",
-                        select_on_focus=False)
+            yield TextField(self.default, placeholder="path/to/model.npz", id="path",
+                            select_on_focus=False)
             yield Static("", id="path-error", classes="error", markup=False)
             if recent:
                 yield Static("Recent runs (↑↓ choose, Enter loads):", classes="hint", markup=False)

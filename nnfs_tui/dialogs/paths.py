@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
 from nnfs_tui.dialogs.form import FormDialog
+from nnfs_tui.widgets.text_field import TextField
 
 
 class PathError(ValueError):
@@ -71,7 +72,7 @@ class PathDialog(FormDialog[Path | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             box.border_subtitle = "Enter accepts · Esc cancels"
-            yield Input(self.default, id="path", select_on_focus=False)
+            yield TextField(self.default, id="path", select_on_focus=False)
             yield Static("", id="path-error", classes="error", markup=False)
             if self.hint:
                 yield Static(self.hint, classes="hint", markup=False)

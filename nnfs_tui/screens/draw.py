@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.data import Dataset
 from engine.metrics import predict
@@ -26,6 +26,8 @@ from engine.preprocess import SIZE, mnist_like, resize_area
 from nnfs_tui.widgets.canvas import DrawingCanvas
 from nnfs_tui.widgets.digits import probability_bars
 from nnfs_tui.widgets.flow import Flow
+from nnfs_tui.widgets.footer import FittedFooter
+from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.pixels import PixelImage
 
 #: From this terminal size on, the canvas is drawn at twice the size (a mouse cell = a pixel).
@@ -85,6 +87,7 @@ class DrawScreen(Screen[None]):
         """Test-set index of the image on the canvas, while it is unedited (else None)."""
 
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Draw")
         with Horizontal(id="draw-main"):
             canvas = DrawingCanvas(self.dataset.image_shape, id="canvas")
             yield canvas
@@ -97,7 +100,7 @@ class DrawScreen(Screen[None]):
             guess.styles.height = self.dataset.n_classes + 4
             yield guess
         yield Flow(self._keys(), id="draw-keys")
-        yield Footer()
+        yield FittedFooter()
 
     @property
     def canvas(self) -> DrawingCanvas:

@@ -8,7 +8,6 @@ and descriptions that wrap with a hanging indent.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -20,8 +19,8 @@ from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widget import Widget
 
-from engine.config import FIELDS, FLAG_TO_FIELD, PRESET_DOCS
-from nnfs_tui.keymap import KEYMAP, plain
+from engine.config import FIELDS, PRESET_DOCS
+from nnfs_tui.keymap import KEYMAP, in_app_words, plain
 from nnfs_tui.widgets.form import FORM_ORDER
 
 #: Columns before the key column, and between it and the descriptions.
@@ -97,13 +96,6 @@ def keys_text(width: int = 76) -> Text:
         text.append_text(two_columns([(k, plain(what)) for k, what in keys], width))
         text.append("\n")
     return text
-
-
-def in_app_words(doc: str) -> str:
-    """A command-line tip in the app's words: ``--l_rate 4`` → ``learning_rate 4 in the
-    form``."""
-    return re.sub(r"(--[\w-]+)\s+([^\s)]+)",
-                  lambda m: f"{FLAG_TO_FIELD.get(m[1], m[1][2:])} {m[2]} in the form", doc)
 
 
 def fields_text(width: int = 76) -> Text:

@@ -28,7 +28,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from engine.data import Dataset
@@ -37,6 +37,8 @@ from engine.inspect import first_layer_images, weight_histograms
 from engine.metrics import confusion_matrix, predict
 from engine.network import MLP
 from nnfs_tui.widgets.confusion import ConfusionMatrix
+from nnfs_tui.widgets.footer import FittedFooter
+from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.layer_health import LayerHealth
 from nnfs_tui.widgets.mistakes import CellStrip, MistakeViewer
 from nnfs_tui.widgets.weights import WeightGrid
@@ -131,10 +133,11 @@ class InspectScreen(Screen[None]):
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Inspect")
         if self.network is None:
             yield Static("No model yet: start a run (F5), then look inside it here.\n\nEsc "
                          "goes back.", id="no-model", markup=False)
-            yield Footer()
+            yield FittedFooter()
             return
         net, data = self.network, self.dataset
         with TabbedContent(initial="confusion"):
@@ -158,7 +161,7 @@ class InspectScreen(Screen[None]):
                 shapes = {k: v.shape for k, v in net.params.items() if k.startswith("W")}
                 yield LayerHealth(weight_histograms(net.params), shapes, self.layer_history,
                                   id="layer-health")
-        yield Footer()
+        yield FittedFooter()
 
     def _first_layer_images(self) -> np.ndarray:
         assert self.network is not None

@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.runs import RunInfo, RunStore, default_descending
@@ -39,8 +39,11 @@ from nnfs_tui.screens.runs_parts import (
     StoreRead,
     read_store,
 )
+from nnfs_tui.widgets.footer import FittedFooter
+from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.overlay_plot import RUN_STYLES, OverlayPlot, RunStyle
 from nnfs_tui.widgets.runs_table import MARK_COLUMN, RunsTable
+from nnfs_tui.widgets.text_field import TextField
 
 __all__ = ["AUTO_REFRESH", "Action", "RunsResult", "RunsScreen", "RunsView", "SortMenu"]
 
@@ -50,6 +53,12 @@ SPLITS = ("test", "val", "train")
 MAX_SELECTED = len(RUN_STYLES)
 #: Seconds between checks for new runs and progress of running ones.
 AUTO_REFRESH = 2.0
+
+
+def runs_count(n: int) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{n} run" if n == 1 else f"{n} runs"
+
 
 @dataclass
 class RunsView:
@@ -75,19 +84,19 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     CSS_PATH = Path(__file__).with_name("runs.tcss")  # absolute: subclasses elsewhere work
     BINDINGS = [
         # letters act on the table; while the filter has focus they are typed into it
-        # the footer also holds the app's F-keys: only the most used show here (all are on
-        # the help screen), so that it fits in 120 columns
-        Binding("escape", "close", "Close", show=False),
+        # the footer shows these first, in this order, then the app's F-keys as far as they
+        # fit (all are on the help screen)
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("x,delete", "delete", "Delete"),
+        Binding("e", "export", "Export"),
+        Binding("o", "open_checkpoint", "Open"),
+        Binding("escape", "close", "Back"),
         Binding("space", "toggle_select", "Select"),
-        Binding("slash", "focus_filter", "Filter", show=False),  # the field says so
         Binding("s", "sort_menu", "Sort"),
         Binding("S,shift+s", "sort_reverse", "Reverse sort", show=False),
         Binding("d", "diff", "Diff"),
         Binding("r", "rerun", "Rerun"),
         Binding("l", "load_config", "Form"),
-        Binding("o", "open_checkpoint", "Open model", show=False),
-        Binding("x,delete", "delete", "Delete", show=False),
-        Binding("e", "export", "Export", show=False),
         Binding("m", "cycle_split", "Split", show=False),
         Binding("c", "clear_selection", "Unselect all", show=False),
         Binding("q", "close", "Close", show=False),
@@ -141,16 +150,17 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         self._reader: Worker | None = None
 
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Runs")
         with Horizontal(id="runs-bar"):
-            yield Input(self.filter_text, id="runs-filter",
-                        placeholder="/ filter: words, or lr>=1e-3 batch=64 test>97 "
-                                    "status=diverged")
+            yield TextField(self.filter_text, id="runs-filter",
+                            placeholder="/ filter: words, or lr>=1e-3 batch=64 test>97 "
+                                        "status=diverged")
             yield Static("", id="runs-summary", markup=False)
         yield RunsTable(id="runs-table")
         yield RunDetail("", id="runs-detail", markup=False)
         yield Static("", id="runs-legend", markup=False)
         yield RunPlots(id="runs-plots")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter(compact=True, show_command_palette=False)
 
     # -- typed access ------------------------------------------------------------------------
     @property
@@ -272,7 +282,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         if found.error:
             self.notify(found.error, title="Runs", severity="error")
         elif found.announce:
-            self.notify(f"{len(self.runs)} runs in {self.store.root}", title="Runs",
+            self.notify(f"{runs_count(len(self.runs))} in {self.store.root}", title="Runs",
                         timeout=2)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -301,7 +311,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
 
     def _update_summary(self) -> None:
         shown, total = len(self.table.shown), len(self.runs)
-        text = Text(f"{shown}/{total} runs" if shown != total else f"{total} runs")
+        text = Text(f"{shown}/{runs_count(total)}" if shown != total else runs_count(total))
         if self.selected:
             text.append(f" · {len(self.selected)} selected")
         if self._filter_problems:  # why nothing matches

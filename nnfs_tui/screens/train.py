@@ -33,6 +33,8 @@ from nnfs_tui.widgets import (
     ProgressLine,
     RunLog,
 )
+from nnfs_tui.widgets.footer import FittedFooter
+from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.plots import PlotPanel
 from nnfs_tui.widgets.progress import format_duration, format_percent
 
@@ -80,6 +82,7 @@ class TrainScreen(Screen[None]):
         self._covered_redraws: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Train")
         with Horizontal(id="main"):
             form = HyperparameterForm(self.config, preset=self.preset, id="form")
             form.border_title = "hyperparameters"
@@ -100,7 +103,7 @@ class TrainScreen(Screen[None]):
                     log.border_title = "log"
                     yield log
         yield Static("", id="too-small", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     # -- typed access for the app ------------------------------------------------------------
     @property
@@ -234,6 +237,48 @@ class TrainScreen(Screen[None]):
         self.progress.set_class(state == "paused", "-paused")
         self.form.locked = active
         self.progress.status = state
+        self.update_run_status()
+        if active:  # locking the form takes focus from a locked field: the first live one
+            self.call_after_refresh(self._focus_live_field)
+
+    def _focus_live_field(self) -> None:
+        """Focus learning_rate unless a live field of the form already has the focus."""
+        focused = self.focused
+        form = self.form
+        if focused is not None and focused in form.query("Input, Select") \
+                and not focused.disabled and not focused.is_disabled:
+            return
+        if focused is None or focused in form.query("*") or focused is self.log_view:
+            form.control("learning_rate").focus()
+
+    def run_status(self) -> str:
+        """The run's state in a few words, for the header of every screen: idle, training
+        epoch 3/10, paused at epoch 3/10, finished 98.3%, with the sweep's trial first."""
+        state = self._app.run_state
+        progress = self.progress
+        epochs = progress.epochs
+        epoch = f"epoch {min(progress.epoch_done + 1, epochs)}/{epochs}"
+        best = format_percent(progress.best_val)
+        words = {
+            "training": f"training {epoch}",
+            "paused": f"paused at {epoch}",
+            "loading": "loading the data",
+            "stopping": "stopping",
+            "loaded": "checkpoint loaded",
+            "completed": f"finished {best}",
+            "stopped": f"stopped at epoch {progress.epoch_done}/{epochs}"
+                       + (f" · best {best}" if progress.best_val is not None else ""),
+            "diverged": "diverged (loss not finite)",
+            "failed": "failed (see the log)",
+        }.get(state, state)
+        sweep = self.controller.sweeps.progress
+        if sweep is not None and state in ("training", "paused", "loading", "stopping"):
+            words = f"sweep trial {sweep.index + 1}/{len(sweep.trials)} · {words}"
+        return words
+
+    def update_run_status(self) -> None:
+        """Tell the app (and so every header) the run's state in words."""
+        self._app.run_status = self.run_status()
 
     def reset_for_run(self, epochs: int) -> None:
         """A run starts: no errors of the last one, empty curves and guesses."""
@@ -294,6 +339,7 @@ class TrainScreen(Screen[None]):
         e = message.event
         c = e.config
         self.progress.start(e)
+        self.update_run_status()
         self.loss_plot.reset(c.epochs)
         self.accuracy_plot.reset(c.epochs)
         if e.start_epoch:  # a resumed run: its curves so far
@@ -321,6 +367,7 @@ class TrainScreen(Screen[None]):
             return
         for e in message.events:
             self.progress.update_epoch(e)
+        self.update_run_status()
         self.loss_plot.add_epochs(message.events, message.loss_points)
         self.accuracy_plot.add_epochs(message.events)
         for e in message.events:

@@ -35,6 +35,8 @@ from engine.config import (
 from engine.data import check_dataset_source
 from engine.errors import ConfigError, DatasetError
 from engine.events import LiveChange
+from nnfs_tui.keymap import in_app_words
+from nnfs_tui.widgets.text_field import TextField
 
 #: The order of the form: network, optimisation, schedule, data. Every field of FIELDS.
 FORM_ORDER: tuple[str, ...] = (
@@ -113,6 +115,9 @@ class HyperparameterForm(Vertical):
         """Fields whose text does not parse, with the engine's error."""
         self.applied: dict[str, Any] = {}
         """Live fields' values in the running model (while locked)."""
+        self.sent: dict[str, Any] = {}
+        """Live values sent to the run and not yet in the model (a paused run takes them at
+        its next batch): Enter again on the same value sends nothing."""
         self._preset = _matching_preset(self.values)
         """The preset the values are, dataset aside (None: custom); ``preset`` only picks
         between presets that are equal."""
@@ -125,7 +130,8 @@ class HyperparameterForm(Vertical):
             options = [(name, name) for name in PRESETS]
             preset = Select(options, value=self._preset or Select.NULL, allow_blank=True,
                             prompt="(custom)", compact=True, id="preset",
-                            tooltip="\n".join(f"{k}: {v}" for k, v in PRESET_DOCS.items()))
+                            tooltip="\n".join(f"{k}: {in_app_words(v)}"
+                                              for k, v in PRESET_DOCS.items()))
             yield FieldRow("preset", preset)
             for name in FORM_ORDER:
                 spec = FIELDS[name]
@@ -136,9 +142,8 @@ class HyperparameterForm(Vertical):
                                      allow_blank=False, compact=True, id=f"f-{name}",
                                      name=name)
                 else:
-                    control = Input(text, compact=True, id=f"f-{name}", name=name,
-                                    select_on_focus=False,
-                                    placeholder="all" if name == "subset" else "")
+                    control = TextField(text, compact=True, id=f"f-{name}", name=name,
+                                        placeholder="all" if name == "subset" else "")
                 control.tooltip = f"{spec.doc}\nexpected {spec.allowed}" + (
                     "\nlive: can change while training (Enter applies)" if spec.live else "")
                 yield FieldRow(name, control, live=spec.live, hint=name == "hidden_sizes")
@@ -197,11 +202,13 @@ class HyperparameterForm(Vertical):
         """Mark a field invalid with a message (e.g. one the engine raised at start)."""
         if name in FIELDS:
             self.row(name).show_error(message)
+            self.sent.pop(name, None)  # refused: the same value may be sent again
 
     def mark_applied(self, changes: dict[str, Any]) -> None:
         """Live changes reached the model: those fields are no longer pending."""
         self.applied.update(changes)
         for name in changes:
+            self.sent.pop(name, None)
             if name in FIELDS:
                 self.row(name).remove_class("-pending")
 
@@ -217,6 +224,7 @@ class HyperparameterForm(Vertical):
                             if FIELDS[name].live}
         else:
             self.applied = {}
+            self.sent = {}
             for row in self.query(FieldRow):
                 row.remove_class("-pending")
 
@@ -300,8 +308,13 @@ class HyperparameterForm(Vertical):
         if not self.locked or not FIELDS[name].live or name in self.errors:
             return
         value = self.values[name]
-        if value != self.applied.get(name):
-            self.post_message(self.LiveEdit((LiveChange(name, value),)))
+        if name in self.sent:
+            if value == self.sent[name]:
+                return  # already on its way
+        elif value == self.applied.get(name):
+            return
+        self.sent[name] = value
+        self.post_message(self.LiveEdit((LiveChange(name, value),)))
 
     def _update_visibility(self) -> None:
         for name in APPLIES_WHEN:

@@ -33,6 +33,7 @@ from typing import Any
 from engine import PRESETS, Dataset, EpochEnded, TrainConfig, Trainer
 from engine.events import Event
 from tests.benchmarks.machine import load_average
+from tests.tui.helpers import trainer_of
 
 #: Terminal size the app is driven at (the issue's "good at 120x40").
 APP_SIZE = (120, 40)
@@ -119,8 +120,8 @@ async def _drive_app(config: TrainConfig, dataset: Dataset, epochs: int, runs_di
         app.simulate_key("f5")
         # The worker builds the Trainer and attaches it right before run(); wrap its handler
         # for the epoch clock then (a stamp it misses only drops that epoch's wall time).
-        await wait(pilot, lambda: app.controller.trainer is not None, "a Trainer", 0.005)
-        trainer = app.controller.trainer
+        await wait(pilot, lambda: trainer_of(app) is not None, "a Trainer", 0.005)
+        trainer = trainer_of(app)
         clock = _EpochClock(trainer.on_event)
         trainer.on_event = clock
         await wait(pilot, lambda: len(trainer.history) >= epochs, f"{epochs} epochs", 0.1)

@@ -32,6 +32,7 @@ from typing import Any
 
 from engine import PRESETS, Dataset, TrainConfig, load_dataset
 from tests.benchmarks.machine import load_average
+from tests.tui.helpers import trainer_of
 
 #: Terminal size the app is driven at.
 APP_SIZE = (120, 40)
@@ -153,12 +154,12 @@ async def _measure(config: TrainConfig, dataset: Dataset | None, *, rounds: int,
                 app._driver.send_message(event)
 
             post("f5", None)
-            await until(lambda: app.controller.trainer is not None
-                        and app.controller.trainer.state.step > 0, "training")
+            await until(lambda: trainer_of(app) is not None
+                        and trainer_of(app).state.step > 0, "training")
             await until(lambda: warm(app), "a warm run")
             digits.focus()
             await asyncio.sleep(0.3)
-            trainer = app.controller.trainer
+            trainer = trainer_of(app)
             start_epoch, start_step = trainer.state.epoch, trainer.state.step
             started = time.perf_counter()
             frames0, encode0 = probe.frames, probe.encode_seconds
@@ -185,8 +186,8 @@ async def _measure(config: TrainConfig, dataset: Dataset | None, *, rounds: int,
                     by_key[what].append(1000 * (shown - sent))
                     await asyncio.sleep(rng.uniform(0.08, 0.2))
             seconds = time.perf_counter() - started
-            epochs = app.controller.trainer.state.epoch - start_epoch
-            steps = app.controller.trainer.state.step - start_step
+            epochs = trainer_of(app).state.epoch - start_epoch
+            steps = trainer_of(app).state.step - start_step
             frames = probe.frames - frames0
             encode = probe.encode_seconds - encode0
             post("f7", None)
@@ -218,9 +219,9 @@ def key_latency(*, rounds: int = 10, log: Callable[[str], object] | None = None,
                          seed=FLOOD.seed)
     default = PRESETS["default"].replace(epochs=1000)
     scenarios = (
-        ("flood", FLOOD, small, lambda app: app.controller.trainer.state.epoch >= 50,
+        ("flood", FLOOD, small, lambda app: trainer_of(app).state.epoch >= 50,
          "flood: one-batch epochs, 784-4-10"),
-        ("default", default, None, lambda app: app.controller.trainer.state.epoch >= 1,
+        ("default", default, None, lambda app: trainer_of(app).state.epoch >= 1,
          "default preset, 784-256-10"),
     )
     for name, config, dataset, warm, label in scenarios:

@@ -196,3 +196,12 @@ def test_a_network_larger_than_available_memory_is_refused_before_allocating(mon
     with pytest.raises(ConfigError, match=r"^hidden_sizes: 8192,4096 is not valid; expected a "
                        r"network that fits in memory \(needs about 0\.8 GB, 0\.1 GB available\)"):
         Trainer(wide, mnist_small)
+
+
+def test_step_schedule_boundaries_do_not_depend_on_float_rounding() -> None:
+    """4.1 epochs after a 0.1-epoch warm-up is 4 whole epochs (4.1 - 0.1 is 3.9999999999999996
+    in floats): the fourth decay has happened."""
+    assert lr_factor("step", 4.1, 5, warmup=0.1, step_epochs=1, gamma=0.7) == pytest.approx(
+        0.7**4)
+    assert lr_factor("step", 0.3, 5, warmup=0.1 + 0.2, step_epochs=1, gamma=0.7) == 1.0
+    assert lr_factor("step", 0.7 + 0.6 - 0.3, 5, step_epochs=1, gamma=0.5) == 0.5

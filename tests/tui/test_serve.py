@@ -125,6 +125,7 @@ def test_serve_on_a_taken_port_says_so_in_one_line() -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (f"nnfs-tui: cannot listen on 127.0.0.1:{port} (address "
                                    "already in use); choose another --port or --host")
+    assert done.stdout == ""  # no banner before the line (textual-serve prints one first)
 
 
 def test_the_served_command_is_the_same_app_with_the_same_options() -> None:
@@ -134,3 +135,11 @@ def test_the_served_command_is_the_same_app_with_the_same_options() -> None:
     assert check_port(" 8080 ") == 8080
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+
+
+def test_help_gives_the_tip_of_a_preset_in_the_app_words() -> None:
+    """``--l_rate`` is an nnfs-train flag: nnfs-tui --help says where to type it instead."""
+    done = nnfs_tui("--help")
+    assert done.returncode == 0
+    assert "--l_rate" not in done.stdout
+    assert "learning_rate 4 in the form" in done.stdout

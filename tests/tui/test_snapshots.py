@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 
 from tests.tui.helpers import wait_for
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((110, 34), id="110x34"),
+         pytest.param((120, 40), id="120x40")]
 
 
 async def settled(pilot: Pilot) -> None:

@@ -1,0 +1,101 @@
+"""Screens switch, they do not stack; every screen has a header saying where you are and
+what the run is doing; footers show a screen's own keys first and only keys that act."""
+
+from __future__ import annotations
+
+import re
+
+from nnfs_tui.screens.draw import DrawScreen
+from nnfs_tui.screens.inspect import InspectScreen
+from nnfs_tui.screens.runs import RunsScreen
+from nnfs_tui.screens.train import TrainScreen
+from nnfs_tui.widgets.header import ScreenHeader
+from tests.tui.helpers import start_and_wait, wait_for
+
+
+def header_text(app) -> str:  # noqa: ANN001
+    """The header line of the screen on top, as drawn."""
+    return str(app.screen.query_one(ScreenHeader).render())
+
+
+def footer_keys(app) -> list[str]:  # noqa: ANN001
+    """The keys the footer of the screen on top shows, in order."""
+    return [key.key for key in app.screen.query("FooterKey")]
+
+
+async def test_f_keys_switch_screens_without_stacking(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.controller.model_and_data()[1] is not None,
+                       "the test images")
+        for key, kind, name in (("f2", RunsScreen, "Runs"), ("f4", InspectScreen, "Inspect"),
+                                ("f9", DrawScreen, "Draw"), ("f2", RunsScreen, "Runs")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, kind)
+            assert len(app.screen_stack) == 2  # the train screen and this one, never more
+            assert f"nnfs-tui › {name}" in header_text(app)
+        await pilot.press("escape")  # one Esc goes back to the train screen
+        await pilot.pause()
+        assert isinstance(app.screen, TrainScreen) and len(app.screen_stack) == 1
+        assert "nnfs-tui › Train" in header_text(app)
+        await pilot.press("f4", "f4")  # the screen's key again: back as well
+        await pilot.pause()
+        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("f9", "f1")  # help opens over the screen; F2 from there switches
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen) and len(app.screen_stack) == 2
+        await pilot.press("ctrl+t")  # the train screen from anywhere
+        await pilot.pause()
+        assert isinstance(app.screen, TrainScreen)
+
+
+async def test_every_header_says_what_the_run_is_doing(make_app) -> None:
+    app = make_app(epochs=10_000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert header_text(app).endswith("idle")
+        await start_and_wait(pilot)
+        await wait_for(pilot, lambda: re.search(r"training epoch \d+/10000$", header_text(app)),
+                       "the epoch in the header")
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "nnfs-tui › Runs" in header_text(app)
+        assert re.search(r"paused at epoch \d+/10000$", header_text(app))
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+        assert "stopped at epoch" in header_text(app)
+
+
+async def test_footers_show_their_own_keys_first_and_fit_80_columns(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert keys[:3] == ["f5", "f8", "f12"]  # idle: no Pause, no Stop (they would not act)
+        assert "ctrl+s" in keys and "ctrl+o" in keys
+        assert "f6" not in keys and "f7" not in keys
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert keys[:5] == ["slash", "x", "e", "o", "escape"]
+        assert "f3" not in keys  # the views are the train screen's
+        footer = app.screen.query_one("FittedFooter")
+        assert sum(key.outer_size.width for key in footer.query("FooterKey")) <= 80
+
+
+async def test_after_f5_focus_is_on_the_first_live_field(make_app) -> None:
+    app = make_app(epochs=10_000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.train_screen.form
+        form.control("hidden_sizes").focus()  # locked once the run starts
+        await pilot.pause()
+        await start_and_wait(pilot)
+        await wait_for(pilot, lambda: app.focused is form.control("learning_rate"),
+                       "the focus on learning_rate")
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
