@@ -17,9 +17,12 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from engine.errors import NNFSError
@@ -118,6 +121,25 @@ def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
         run_trial(task, results.put, lambda: bool(flags[slot]))
 
 
+@contextmanager
+def _real_stderr() -> Iterator[None]:
+    """Starting multiprocessing's resource tracker (the first lock or queue does) hands it
+    ``sys.stderr``'s file descriptor; an app that captures stderr (Textual's gives -1) would
+    make it fail with "bad value(s) in fds_to_keep", so the process's own stands in
+    meanwhile."""
+    saved = sys.stderr
+    try:
+        real = saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
 class LocalProcessExecutor:
     """``workers`` processes of this machine (spawned, so safe from a threaded app), each
     training one trial at a time with one BLAS thread. A worker killed mid-trial is replaced
@@ -127,8 +149,9 @@ class LocalProcessExecutor:
         self.slots = resolve_workers(workers)
         self.where = f"{self.slots} local process{'es' * (self.slots != 1)}"
         self._ctx = mp.get_context("spawn")
-        self._results = self._ctx.Queue()
-        self._flags = self._ctx.Array("b", self.slots, lock=False)
+        with _real_stderr():  # the queues' locks start the resource tracker
+            self._results = self._ctx.Queue()
+            self._flags = self._ctx.Array("b", self.slots, lock=False)
         self._procs: list[Any] = [None] * self.slots
         self._tasks: list[Any] = [None] * self.slots
         self._busy: list[str | None] = [None] * self.slots
@@ -136,11 +159,12 @@ class LocalProcessExecutor:
             self._spawn(slot)
 
     def _spawn(self, slot: int) -> None:
-        self._tasks[slot] = self._ctx.Queue()
-        proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
-                                 args=(self._tasks[slot], self._results, self._flags, slot),
-                                 daemon=True)
-        proc.start()
+        with _real_stderr():
+            self._tasks[slot] = self._ctx.Queue()
+            proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
+                                     args=(self._tasks[slot], self._results, self._flags, slot),
+                                     daemon=True)
+            proc.start()
         self._procs[slot] = proc
 
     @property
