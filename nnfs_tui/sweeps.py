@@ -164,9 +164,9 @@ class SweepRunner:
         elif len(app.screen_stack) == 1:
             app.push_screen(view)
 
-    def start(self, settings: SweepSettings) -> None:
-        """Start the sweep ``settings`` describes: its driver in a thread worker, its view on
-        screen."""
+    def start(self, settings: SweepSettings, name: str | None = None) -> None:
+        """Start the sweep ``settings`` describes (named ``name``, else ``sweep-`` and the
+        time): its driver in a thread worker, its view on screen."""
         controller, app = self.controller, self.controller.app
         if controller.active or self.running:
             app.log_line("A run is in progress: the sweep did not start.", "warning")
@@ -177,7 +177,7 @@ class SweepRunner:
             sweep = Sweep(settings.base, store=store, vary=settings.vary,
                           samples=settings.samples, trials=settings.trials, seed=settings.seed,
                           search=settings.search, budget=settings.budget, prune=settings.prune,
-                          name=store.new_name(settings.base, "sweep-"),
+                          name=name or store.new_name(settings.base, "sweep-"),
                           workers=settings.workers, cluster=settings.cluster or None)
         except (ConfigError, NNFSError) as exc:
             app.log_line(f"Cannot start the sweep: {exc}", "error")

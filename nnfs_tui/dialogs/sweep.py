@@ -215,7 +215,8 @@ class SweepDialog(FormDialog[SweepSettings | None]):
         value = {i.id: i.value for i in self.query(Input)}
         try:
             settings = check_sweep(self.base, [line.value for line in self.vary_lines],
-                                   *(value[name] for name in FIELD_ORDER))
+                                   **{"samples" if name == "sample" else name: value[name]
+                                      for name in FIELD_ORDER})
         except (ConfigError, NNFSError) as exc:
             self.settings = None
             self.query_one("#sweep-error", Static).update(str(exc))

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from engine.config import format_field
 from nnfs_tui import messages as msg
-from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot
+from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot, legend
 from nnfs_tui.widgets.progress import format_percent
 from nnfs_tui.widgets.runs_table import HEADERS, STATUS_STYLES
 
@@ -92,6 +92,7 @@ class SweepScreen(Screen[None]):
         with Horizontal(id="sweep-body"):
             yield DataTable(id="sweep-trials", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sweep-leaders", markup=False)
+        yield Static("", id="sweep-legend", markup=False)
         yield OverlayPlot("score %", percent=True, id="sweep-plot")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -107,12 +108,12 @@ class SweepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.table
-        table.add_column("#", key="index")
-        table.add_column("status", key="status")
+        table.add_column("#", key="index", width=3)
+        table.add_column("status", key="status", width=11)  # "interrupted"
         for name in self.settings.fields:
             table.add_column(_header(name), key=f"v:{name}")
-        table.add_column("epoch", key="epoch")
-        table.add_column("score", key="score")
+        table.add_column("epoch", key="epoch", width=7)
+        table.add_column("score", key="score", width=6)
         self._ready = True
         for row in sorted(self.rows.values(), key=lambda r: r.index):
             self._add(row)
@@ -208,9 +209,13 @@ class SweepScreen(Screen[None]):
             leaders = {run for run, _, _ in self.ranked()[:len(RUN_STYLES)]}
             shown = [r for r in self.rows.values() if r.run in leaders]
         shown.sort(key=lambda r: r.index)
-        self.plot.set_curves(
-            Curve(f"#{r.index + 1}", RUN_STYLES[r.index % len(RUN_STYLES)], r.curve)
-            for r in shown[:len(RUN_STYLES)])
+        curves = [Curve(f"#{r.index + 1}", RUN_STYLES[r.index % len(RUN_STYLES)], r.curve)
+                  for r in shown[:len(RUN_STYLES)]]
+        self.plot.set_curves(curves)
+        title = "running" if any(r.status == "running" for r in shown) else "leaders"
+        text = Text(f"Score per epoch, {title}: ", style="dim")
+        text.append_text(legend(curves))
+        self.query_one("#sweep-legend", Static).update(text)
 
     def ranked(self) -> list[tuple[str, str, float]]:
         """(run, varied text, score) of the trials that ended with a score, best first."""
@@ -220,6 +225,10 @@ class SweepScreen(Screen[None]):
         return [(r.run, ", ".join(f"{k}={v}" for k, v in r.varied), r.score or 0.0)
                 for r in ended]
 
+    def _values(self, run: str) -> str:
+        row = next(r for r in self.rows.values() if r.run == run)
+        return " ".join(v for _, v in row.varied)
+
     def _show_leaders(self) -> None:
         if not self._ready:
             return
@@ -228,11 +237,11 @@ class SweepScreen(Screen[None]):
         if not ranked:
             text.append("no trial has ended yet", style="dim")
         index = {r.run: r.index for r in self.rows.values()}
-        for place, (run, varied, value) in enumerate(ranked[:LEADERS], 1):
+        for place, (run, _, value) in enumerate(ranked[:LEADERS], 1):
             text.append(f"{place}. ")
             text.append(f"{format_percent(value):>6}", style="bold green" if place == 1
                         else "")
-            text.append(f" #{index[run] + 1} {varied}\n")
+            text.append(f" #{index[run] + 1} {self._values(run)}\n")
         self.query_one("#sweep-leaders", Static).update(text)
 
     def _show_header(self) -> None:
@@ -243,8 +252,8 @@ class SweepScreen(Screen[None]):
         for row in self.rows.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        where = s.cluster or (f"{s.workers} workers" if s.workers != "auto" else
-                              "a worker per core")
+        where = s.cluster or (f"{s.workers} worker{'s' * (s.workers != '1')}"
+                              if s.workers != "auto" else "a worker per core")
         state = self.sweep_state + (f": {self.reason}" if self.reason else "")
         self.query_one("#sweep-header", Static).update(
             f"Sweep {self.sweep_name} · {state} · {self.finished}/{s.total} done ({parts}) · "
