@@ -1,0 +1,189 @@
+"""Sweeps that scale (issue 9): measured, never asserted.
+
+    parallel_vs_serial   8 trials of the fast preset on 2 local worker processes against the
+                         same 8 one after another in this process (target >= 1.8x)
+    dask_overhead        the same 8 trials on a Dask LocalCluster (127.0.0.1, 2 worker
+                         processes, no dashboard) against the 2 local processes: extra
+                         seconds per trial (target <= 0.3 s)
+    pruning_and_search   a fixed 16-trial random sweep over learning rate, hidden sizes and
+                         batch size, trained in full, pruned by ASHA, and searched by TPE
+                         with the same budget and seed: best validation accuracy, epochs
+                         trained (ASHA: within 0.3 points using <= 40% of the epochs)
+
+Every sweep is the engine's :class:`~engine.sweep.Sweep`, recording into a throwaway runs
+directory; trial wall times include the executors' start-up (what a user waits for).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine import PRESETS
+from engine.runs import RunStore, read_metrics
+from engine.sweep import (
+    DaskExecutor,
+    Executor,
+    InProcessExecutor,
+    LocalProcessExecutor,
+    Sweep,
+    TrialUpdate,
+)
+
+#: Eight learning rates around the fast preset's own: the same data and work for every trial
+#: (a seed would change the split and so reload the data).
+RATES = ["0.001", "0.0015", "0.002", "0.0025", "0.003", "0.0035", "0.004", "0.005"]
+#: The fixed search space of the pruning and search comparison.
+SPACE_VARY = [("hidden_sizes", ["32", "64", "128"]), ("batch_size", ["32", "64", "128", "256"])]
+SPACE_SAMPLES = ["learning_rate=log:1e-4:1e-1"]
+#: Epochs of each trial there: ASHA's rungs (min 1, factor 3) fall at 1, 3 and 9.
+SEARCH_EPOCHS = 9
+
+
+def _timed_sweep(executor: Callable[[], Executor], root: Path, name: str,
+                 **kwargs: Any) -> dict[str, Any]:
+    """Run one sweep (its executor built inside the timing); seconds, trials, scores."""
+    store = RunStore(root)
+    order: list[int] = []
+
+    def on_update(update: TrialUpdate) -> None:
+        if update.status in ("completed", "pruned", "diverged", "failed"):
+            order.append(update.trial.index)
+
+    start = time.perf_counter()
+    sweep = Sweep(kwargs.pop("base", PRESETS["fast"]), store=store, name=name,
+                  executor=executor(), on_update=on_update, **kwargs)
+    sweep.run()
+    seconds = time.perf_counter() - start
+    entries = [sweep.entries[i] for i in sorted(sweep.entries)]
+    epochs = []
+    for entry in entries:
+        rows = read_metrics(store.path_of(entry["run"]) / "metrics.csv")
+        epochs.append(len(rows))
+    return {"seconds": seconds, "trials": len(entries), "where": sweep.settings["where"],
+            "statuses": [e["status"] for e in entries],
+            "scores": [e["score"] for e in entries], "epochs": epochs}
+
+
+def parallel_vs_serial(log: Callable[[str], None] = print) -> dict[str, Any]:
+    """8 fast-preset trials one after another (this process) and on 2 local processes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log("8 trials of the fast preset, one after another in this process")
+        serial = _timed_sweep(InProcessExecutor, Path(tmp) / "serial", "serial",
+                              vary=[("learning_rate", RATES)])
+        log(f"  {serial['seconds']:.1f} s; now on 2 local worker processes")
+        t0 = time.perf_counter()
+        LocalProcessExecutor(2).close()
+        startup = time.perf_counter() - t0
+        parallel = _timed_sweep(lambda: LocalProcessExecutor(2), Path(tmp) / "parallel",
+                                "parallel", vary=[("learning_rate", RATES)])
+        log(f"  {parallel['seconds']:.1f} s (start and stop of 2 idle workers alone: "
+            f"{startup:.1f} s)")
+    return {"serial": serial, "parallel": parallel, "pool_start_stop_s": startup,
+            "ratio": serial["seconds"] / parallel["seconds"]}
+
+
+def dask_overhead(local_seconds: float, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The same 8 trials on a Dask LocalCluster of 2 single-threaded worker processes."""
+    from distributed import LocalCluster
+
+    with tempfile.TemporaryDirectory() as tmp, LocalCluster(
+            host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
+            dashboard_address=None) as cluster:
+        log(f"8 trials on a Dask LocalCluster at {cluster.scheduler_address}")
+        # the cluster is up before the timing starts (a user's cluster already runs); the
+        # client's connection is inside it
+        dask = _timed_sweep(lambda: DaskExecutor(cluster.scheduler_address), Path(tmp),
+                            "dask", vary=[("learning_rate", RATES)])
+    per_trial = (dask["seconds"] - local_seconds) / dask["trials"]
+    log(f"  {dask['seconds']:.1f} s: {per_trial:+.2f} s per trial against local processes")
+    return {"dask": dask, "overhead_per_trial_s": per_trial}
+
+
+def _best_after(run: dict[str, Any], n: int) -> float | None:
+    scores = [s for s in run["scores"][:n] if s is not None]
+    return max(scores) if scores else None
+
+
+def pruning_and_search(log: Callable[[str], None] = print, *, budget: int = 16,
+                       seed: int = 0) -> dict[str, Any]:
+    """Full random sweep, the same sweep pruned by ASHA, and TPE with the same budget and
+    seed, each on 2 local processes."""
+    base = PRESETS["fast"].replace(epochs=SEARCH_EPOCHS)
+    out: dict[str, Any] = {"budget": budget, "seed": seed, "epochs_per_trial": SEARCH_EPOCHS,
+                           "space": {"vary": SPACE_VARY, "samples": SPACE_SAMPLES}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, search, prune in (("random", "random", "none"),
+                                     ("random+asha", "random", "asha"),
+                                     ("tpe", "tpe", "none")):
+            log(f"{budget} trials: {search} search, pruning {prune}")
+            run = _timed_sweep(lambda: LocalProcessExecutor(2), Path(tmp) / label,
+                               label.replace("+", "-"), base=base, vary=SPACE_VARY,
+                               samples=SPACE_SAMPLES, search=search, budget=budget,
+                               seed=seed, prune=prune)
+            run["best"] = _best_after(run, budget)
+            run["best_after_8"] = _best_after(run, 8)
+            run["epochs_trained"] = sum(run["epochs"])
+            log(f"  best {100 * (run['best'] or 0):.2f}% after {run['epochs_trained']} epochs,"
+                f" {run['seconds']:.0f} s")
+            out[label] = run
+    full, asha = out["random"], out["random+asha"]
+    out["asha_gap_points"] = (100 * (full["best"] - asha["best"])
+                              if full["best"] is not None and asha["best"] is not None
+                              else None)
+    out["asha_epoch_share"] = asha["epochs_trained"] / max(1, full["epochs_trained"])
+    return out
+
+
+def rows(res: dict[str, Any], row: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table rows of the sweep figures (``row`` is report._row)."""
+    sw = res.get("sweeps")
+    if not sw:
+        return []
+    s = "9 sweeps"
+    out = []
+    pvs = sw.get("parallel_vs_serial")
+    if pvs:
+        out += [
+            row(s, "8 fast-preset trials one after another (this process)",
+                pvs["serial"]["seconds"], "s", ".1f"),
+            row(s, "the same on 2 local worker processes (incl. their start)",
+                pvs["parallel"]["seconds"], "s", ".1f"),
+            row(s, "throughput, 2 local workers / one after another", pvs["ratio"], "x",
+                ".2f", ">= 1.8", pvs["ratio"] >= 1.8),
+            row(s, "start and stop of 2 idle local workers", pvs["pool_start_stop_s"], "s",
+                ".2f"),
+        ]
+    dk = sw.get("dask_overhead")
+    if dk:
+        out += [
+            row(s, "the same on a Dask LocalCluster (2 worker processes)",
+                dk["dask"]["seconds"], "s", ".1f"),
+            row(s, "Dask overhead per trial against local processes",
+                dk["overhead_per_trial_s"], "s", ".2f", "<= 0.3",
+                dk["overhead_per_trial_s"] <= 0.3),
+        ]
+    ps = sw.get("pruning_and_search")
+    if ps:
+        full, asha, tpe = ps["random"], ps["random+asha"], ps["tpe"]
+        n = ps["budget"]
+        out += [
+            row(s, f"random search, {n} trials x {ps['epochs_per_trial']} epochs: best val",
+                100 * full["best"], "%", ".2f"),
+            row(s, "the same pruned by ASHA: best val", 100 * asha["best"], "%", ".2f"),
+            row(s, "ASHA: points below the full sweep's best", ps["asha_gap_points"], "pt",
+                ".2f", "<= 0.3", ps["asha_gap_points"] <= 0.3),
+            row(s, "ASHA: share of the full sweep's epochs", 100 * ps["asha_epoch_share"], "%",
+                ".0f", "<= 40", ps["asha_epoch_share"] <= 0.4),
+            row(s, "random search: best val after 8 trials", 100 * full["best_after_8"], "%",
+                ".2f"),
+            row(s, "TPE, same budget and seed: best val after 8 trials",
+                100 * tpe["best_after_8"], "%", ".2f"),
+            row(s, f"random search: best val after {n} trials", 100 * full["best"], "%",
+                ".2f"),
+            row(s, f"TPE: best val after {n} trials", 100 * tpe["best"], "%", ".2f"),
+        ]
+    return out
