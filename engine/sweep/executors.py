@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 import time
@@ -115,7 +116,13 @@ def _drain(q: Any, timeout: float) -> list[TrialMessage]:
 
 
 def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
-    """A local worker process: train the tasks it is given until it is given None."""
+    """A local worker process: train the tasks it is given until it is given None.
+
+    Ctrl-C and a hang-up reach every process of the terminal's group; the driver alone
+    answers them (it stops the trials at their next batch, records them and closes the
+    workers), so a worker ignores them instead of dying mid-trial."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     while (task := tasks.get()) is not None:
         run_trial(task, results.put, lambda: bool(flags[slot]))
