@@ -146,13 +146,11 @@ def test_the_scheduler_going_away_ends_the_sweep_with_one_message_and_keeps_the_
     sweep = Sweep(quick, store=store, vary=[("learning_rate", ["0.05", "0.1", "0.2"])],
                   name="gone", executor=DaskExecutor(cluster.address),
                   on_update=kill_after_first_trial)
-    started = time.monotonic()
     with pytest.raises(SweepError) as info:
         sweep.run()
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(f"the Dask scheduler at {cluster.address} went away")
-    assert time.monotonic() - started < WAIT
     doc = sweep_record(store, "gone")
     assert doc["status"] == "interrupted"
     assert doc["trials_run"][0]["status"] == "completed"
@@ -187,9 +185,9 @@ def test_a_signal_stops_a_cli_sweep_resumably_and_resume_finishes_it(
         os.killpg(proc.pid, signum)
     else:
         proc.send_signal(signum)
-    out, err = proc.communicate(timeout=30)  # a bound, not a speed assert (issue: 5 s)
+    _, err = proc.communicate(timeout=30)  # a bound, not a speed assert (issue: 5 s)
     assert proc.returncode == 128 + signum, err
-    assert f"continue with: nnfs-train sweep --resume sig" in err
+    assert "continue with: nnfs-train sweep --resume sig" in err
     doc = json.loads(record.read_text())
     assert doc["status"] == "stopped"
     statuses = [t["status"] for t in doc["trials_run"]]
