@@ -377,3 +377,57 @@ def test_sweep_view_snapshot(snap_compare, small_dataset: Dataset, tmp_path: Pat
     """The sweep view after a seeded sweep: trials, leaderboard, the leaders' curves."""
     assert snap_compare(make(small_dataset, tmp_path), terminal_size=size,
                         run_before=_finished_sweep)
+
+
+def test_the_relay_throttles_epochs_per_trial_and_never_drops_the_last() -> None:
+    """Epoch messages of a trial come at most once per interval; the newest waits and goes
+    out before the trial's end; each carries the whole curve so far (so one may replace an
+    older one still queued)."""
+    from engine.events import EpochEnded
+    from engine.sweep import Trial, TrialUpdate
+    from nnfs_tui import messages as msg
+    from nnfs_tui.sweeps import TrialRelay
+
+    posted: list[object] = []
+    relay = TrialRelay("s", posted.append, interval=3600.0)
+    trial = Trial(0, SMALL.replace(epochs=3), {"learning_rate": 0.01})
+
+    def epoch(n: int) -> EpochEnded:
+        return EpochEnded(epoch=n, epochs=3, epoch_seconds=0.1, train_loss=1.0, train_acc=0.5,
+                          val_loss=1.0, val_acc=0.5 + n / 10, test_loss=1.0, test_acc=0.4,
+                          lr=0.01)
+
+    relay(TrialUpdate(trial, "queued", "s-000"))
+    relay(TrialUpdate(trial, "running", "s-000"))
+    for n in (1, 2, 3):
+        relay(TrialUpdate(trial, "running", "s-000", event=epoch(n)))
+    relay(TrialUpdate(trial, "completed", "s-000"))
+    kinds = [type(m).__name__ for m in posted]
+    assert kinds == ["TrialQueued", "TrialStarted", "TrialEpoch", "TrialEpoch", "TrialEnded"]
+    first, last = posted[2], posted[3]
+    assert isinstance(first, msg.TrialEpoch) and isinstance(last, msg.TrialEpoch)
+    assert first.epoch == 1 and last.epoch == 3  # epoch 2 was coalesced into epoch 3's
+    assert last.curve == ((1.0, 60.0), (2.0, 70.0), (3.0, 80.0))
+    assert last.can_replace(first) and not last.can_replace(
+        msg.TrialEpoch("s", "s-001", 1, 3, 0.5, ()))
+    assert posted[0].varied == (("learning_rate", "0.01"),)
+
+
+async def test_quitting_during_a_sweep_stops_it_and_leaves_it_resumable(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path, epochs=LONG)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.controller.sweeps.start(check_sweep(app.initial_config,
+                                                ["learning_rate: 0.005 0.01"], workers="2"),
+                                    "quit")
+        view = app.controller.sweeps.view
+        await wait_for(pilot, lambda: all(r.epoch >= 1 for r in view.rows.values()),
+                       "both trials' first epochs")
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: not app.is_running, "the app to exit")
+    assert app.controller.sweeps.done.wait(30)
+    doc = sweep_record(RunStore(tmp_path), "quit")
+    assert doc["status"] == "stopped"
+    assert [t["status"] for t in doc["trials_run"]] == ["interrupted", "interrupted"]
+    for entry in doc["trials_run"]:
+        assert (tmp_path / entry["run"] / "last.npz").exists()  # resumable from there
