@@ -247,6 +247,8 @@ class NNFSApp(App[None]):
                             "every core or a Dask cluster (F12)", self.action_sweep)
         yield SystemCommand("Sweep view", "The sweep's trials, curves and leaderboard (F12 "
                             "while it runs)", self.controller.sweeps.toggle_view)
+        yield SystemCommand("Resume sweep", "Go on with the sweep stopped last",
+                            self.controller.sweeps.resume)
         yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
         yield SystemCommand("Runs", "Compare, rerun, load or delete recorded runs (F2)",
                             self.action_runs)

@@ -183,6 +183,38 @@ class SweepRunner:
             app.log_line(f"Cannot start the sweep: {exc}", "error")
             app.bell()
             return
+        self._launch(sweep, settings)
+
+    def resume(self) -> None:
+        """Palette: go on with the sweep last stopped in this app (F7, a quit, a cluster that
+        went away): its finished trials are kept, interrupted ones continue from their last
+        epoch. (``nnfs-train sweep --resume NAME`` resumes any recorded sweep.)"""
+        controller, app, view = self.controller, self.controller.app, self.view
+        if controller.active or self.running:
+            app.log_line("A run or sweep is in progress: stop it (F7) first.", "warning")
+            app.bell()
+            return
+        if view is None or view.sweep_state not in ("stopped", "interrupted"):
+            app.log_line("No stopped sweep to resume in this session; nnfs-train sweep "
+                         "--resume NAME resumes any recorded sweep.", "warning")
+            return
+        settings = view.settings
+        try:
+            sweep = Sweep.resume(controller.store, view.sweep_name, workers=settings.workers,
+                                 cluster=settings.cluster or None)
+        except (ConfigError, NNFSError) as exc:
+            app.log_line(f"Cannot resume the sweep: {exc}", "error")
+            app.bell()
+            return
+        if app.screen is view:
+            app.pop_screen()
+        self._launch(sweep, settings)
+        assert self.view is not None
+        self.view.restore(list(sweep.entries.values()))
+
+    def _launch(self, sweep: Sweep, settings: SweepSettings) -> None:
+        """Run ``sweep`` in a thread worker, with a new view of it on screen."""
+        controller, app, store = self.controller, self.controller.app, self.controller.store
         controller.loaded = None
         controller.session = None  # F6 and F7 act on the sweep, not on an earlier run
         self.sweep = sweep
@@ -197,7 +229,8 @@ class SweepRunner:
         where = f"the Dask cluster at {settings.cluster}" if settings.cluster else (
             f"{settings.workers} worker{'s' * (settings.workers != '1')}"
             if settings.workers != "auto" else "one worker per core")
-        app.log_line(f"Sweep {sweep.name}: {n} trial{'s' * (n != 1)} ({settings.search} "
+        again = "resumed, " if sweep.entries else ""
+        app.log_line(f"Sweep {sweep.name}: {again}{n} trial{'s' * (n != 1)} ({settings.search} "
                      f"search, pruning {settings.prune}) on {where}, recorded in "
                      f"{store.root}; F12 shows it, F7 stops it.")
         app.run_state = "training"

@@ -121,6 +121,26 @@ class SweepScreen(Screen[None]):
         self._show_leaders()
         self._show_curves()
 
+    def restore(self, entries: list[dict[str, object]]) -> None:
+        """A resumed sweep: its record's trials (``sweep.json``'s ``trials_run``) as they
+        stand, before the driver goes on."""
+        for entry in entries:
+            index = int(str(entry["index"]))
+            varied = entry.get("varied")
+            row = self.rows.get(index)
+            if row is None:
+                row = self.rows[index] = TrialRow(index, "", tuple(
+                    (str(k), str(v)) for k, v in (varied.items() if isinstance(varied, dict)
+                                                  else ())))
+                self._add(row)
+            row.run, row.status = str(entry["run"]), str(entry["status"])
+            score = entry.get("score")
+            row.score = float(score) if isinstance(score, int | float) else None
+            self._update(row)
+        self.finished = sum(r.status not in ("queued", "running", "retrying")
+                            for r in self.rows.values())
+        self._show_leaders()
+
     # -- the sweep's messages ---------------------------------------------------------------
     def on_trial_queued(self, message: msg.TrialQueued) -> None:
         """A trial was handed to a worker (again, after its worker died: ``retry``)."""

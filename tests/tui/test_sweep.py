@@ -14,12 +14,25 @@ from textual.widgets import Input
 from engine.config import TrainConfig, parse_field
 from engine.data import Dataset
 from engine.errors import ConfigError, NNFSError
-from engine.runs import RunStore
-from engine.sweep import DASK_ENV, MAX_TRIALS, Search, parse_sample, resolve_workers, sweep_record
+from engine.events import EpochEnded
+from engine.runs import RunStore, read_metrics
+from engine.sweep import (
+    DASK_ENV,
+    MAX_TRIALS,
+    Search,
+    SweepError,
+    Trial,
+    TrialUpdate,
+    parse_sample,
+    resolve_workers,
+    sweep_record,
+)
+from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp, create_app
 from nnfs_tui.dialogs.sweep import SweepDialog, check_sweep, plan_sweep
 from nnfs_tui.screens.runs import RunsScreen
 from nnfs_tui.screens.sweep import SweepScreen
+from nnfs_tui.sweeps import TrialRelay
 from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
@@ -325,8 +338,6 @@ async def test_a_sweep_that_cannot_start_says_why_and_leaves_the_app_idle(
 
 
 def _unreachable(settings):  # noqa: ANN001, ANN202
-    from engine.sweep import SweepError
-
     raise SweepError("cannot reach the Dask scheduler at tcp://127.0.0.1:9: refused")
 
 
@@ -383,11 +394,6 @@ def test_the_relay_throttles_epochs_per_trial_and_never_drops_the_last() -> None
     """Epoch messages of a trial come at most once per interval; the newest waits and goes
     out before the trial's end; each carries the whole curve so far (so one may replace an
     older one still queued)."""
-    from engine.events import EpochEnded
-    from engine.sweep import Trial, TrialUpdate
-    from nnfs_tui import messages as msg
-    from nnfs_tui.sweeps import TrialRelay
-
     posted: list[object] = []
     relay = TrialRelay("s", posted.append, interval=3600.0)
     trial = Trial(0, SMALL.replace(epochs=3), {"learning_rate": 0.01})
@@ -431,3 +437,30 @@ async def test_quitting_during_a_sweep_stops_it_and_leaves_it_resumable(
     assert [t["status"] for t in doc["trials_run"]] == ["interrupted", "interrupted"]
     for entry in doc["trials_run"]:
         assert (tmp_path / entry["run"] / "last.npz").exists()  # resumable from there
+
+
+async def test_a_stopped_sweep_resumes_from_the_palette_where_it_stopped(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path, epochs=20)
+    async with app.run_test(size=(100, 32)) as pilot:
+        sweeps = app.controller.sweeps
+        sweeps.resume()  # nothing stopped yet: says so
+        assert "No stopped sweep to resume" in app.train_screen.log_view.text
+        sweeps.start(check_sweep(app.initial_config, ["learning_rate: 0.005 0.01"],
+                                 workers="1"), "again")
+        first = sweeps.view
+        await wait_for(pilot, lambda: first.rows[0].epoch >= 1, "the first trial's epoch")
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to stop")
+        assert first.sweep_state == "stopped" and statuses(app)[0] == "interrupted"
+        assert "Resume sweep" in [c.title for c in app.get_system_commands(app.screen)]
+        sweeps.resume()
+        assert sweeps.running and sweeps.view is not first
+        await wait_for(pilot, lambda: sweep_ended(app), "the resumed sweep to end")
+        await pilot.pause(0.1)
+        assert app.run_state == "completed" and statuses(app) == ["completed", "completed"]
+        assert "Sweep again: resumed, 2 trials" in app.train_screen.log_view.text
+    store = RunStore(tmp_path)
+    assert sweep_record(store, "again")["status"] == "completed"
+    epochs = [r["epoch"] for r in read_metrics(store.path_of("again-000") / "metrics.csv")]
+    assert epochs == list(range(1, 21))  # went on from its last epoch, none twice
