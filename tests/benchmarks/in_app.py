@@ -58,6 +58,12 @@ class _EpochClock:
             self.inner(event)
 
 
+
+def _trainer(app: Any) -> Any:
+    """The Trainer of the app's current run (its RunSession's), or None before it is built."""
+    session = app.controller.session
+    return session.trainer if session is not None else None
+
 def _summary(history: list[dict[str, Any]], stamps: dict[int, float], n_train: int,
              warmup: int) -> dict[str, Any]:
     seconds = [float(h["epoch_seconds"]) for h in history]
@@ -119,8 +125,8 @@ async def _drive_app(config: TrainConfig, dataset: Dataset, epochs: int, runs_di
         app.simulate_key("f5")
         # The worker builds the Trainer and attaches it right before run(); wrap its handler
         # for the epoch clock then (a stamp it misses only drops that epoch's wall time).
-        await wait(pilot, lambda: app.controller.trainer is not None, "a Trainer", 0.005)
-        trainer = app.controller.trainer
+        await wait(pilot, lambda: _trainer(app) is not None, "a Trainer", 0.005)
+        trainer = _trainer(app)
         clock = _EpochClock(trainer.on_event)
         trainer.on_event = clock
         await wait(pilot, lambda: len(trainer.history) >= epochs, f"{epochs} epochs", 0.1)
