@@ -115,7 +115,7 @@ def _drain(q: Any, timeout: float) -> list[TrialMessage]:
             return out
 
 
-def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
+def _worker_main(tasks: Any, results: Any, flags: Any, slot: int, nice: int = 0) -> None:
     """A local worker process: train the tasks it is given until it is given None.
 
     Ctrl-C and a hang-up reach every process of the terminal's group; the driver alone
@@ -124,6 +124,11 @@ def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except (AttributeError, OSError):  # not on this platform: the same, less polite
+            pass
     while (task := tasks.get()) is not None:
         run_trial(task, results.put, lambda: bool(flags[slot]))
 
@@ -152,8 +157,11 @@ class LocalProcessExecutor:
     training one trial at a time with one BLAS thread. A worker killed mid-trial is replaced
     and its trial reported ``lost``."""
 
-    def __init__(self, workers: int | str | None = "auto") -> None:
+    def __init__(self, workers: int | str | None = "auto", *, nice: int = 0) -> None:
         self.slots = resolve_workers(workers)
+        self.nice = nice
+        """Niceness the workers add to their own (the app asks for some, so that its UI
+        thread wins a busy core: keys stay quick while every core trains)."""
         self.where = f"{self.slots} local process{'es' * (self.slots != 1)}"
         self._ctx = mp.get_context("spawn")
         with _real_stderr():  # the queues' locks start the resource tracker
@@ -169,7 +177,8 @@ class LocalProcessExecutor:
         with _real_stderr():
             self._tasks[slot] = self._ctx.Queue()
             proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
-                                     args=(self._tasks[slot], self._results, self._flags, slot),
+                                     args=(self._tasks[slot], self._results, self._flags, slot,
+                                           self.nice),
                                      daemon=True)
             proc.start()
         self._procs[slot] = proc

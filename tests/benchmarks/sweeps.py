@@ -202,6 +202,14 @@ def rows(res: dict[str, Any], row: Callable[..., dict[str, Any]]) -> list[dict[s
                 dk["overhead_per_trial_s"], "s", ".2f", "<= 0.3",
                 dk["overhead_per_trial_s"] <= 0.3),
         ]
+    kl = sw.get("key_latency")
+    if kl:
+        out += [
+            row(s, "sweep view, 2 workers training: key to screen, median", kl["median_ms"],
+                "ms", ".0f"),
+            row(s, "the same, slowest key", kl["max_ms"], "ms", ".0f", "<= 200",
+                kl["max_ms"] <= 200),
+        ]
     ps = sw.get("pruning_and_search")
     if ps:
         full, asha, tpe = ps["random"], ps["random+asha"], ps["tpe"]
@@ -223,3 +231,78 @@ def rows(res: dict[str, Any], row: Callable[..., dict[str, Any]]) -> list[dict[s
             row(s, f"TPE: best val after {n} trials", 100 * tpe["best"], "%", ".2f"),
         ]
     return out
+
+
+async def _keys_during_sweep(rounds: int, seed: int) -> dict[str, Any]:
+    import asyncio
+    import random
+
+    from textual import events
+
+    from nnfs_tui.app import create_app
+    from nnfs_tui.dialogs.sweep import check_sweep
+    from nnfs_tui.screens import HelpScreen
+    from nnfs_tui.screens.sweep import SweepScreen
+    from tests.benchmarks.key_latency import APP_SIZE, GIVE_UP_S, FrameProbe, summarize
+
+    rng = random.Random(seed)
+    deadline = time.monotonic() + 300
+
+    async def until(condition: Callable[[], bool], what: str) -> None:
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app did not reach {what}")
+            await asyncio.sleep(0.01)
+
+    base = PRESETS["fast"].replace(epochs=1000)
+    with tempfile.TemporaryDirectory(prefix="nnfs-bench-sweep-keys-") as runs_dir:
+        app = create_app(base, timing=True, runs_dir=runs_dir)
+        async with app.run_test(size=APP_SIZE):
+            await until(lambda: bool(app.train_screen.query("DigitViewer"))
+                        and app.train_screen.digits.dataset is not None, "the test images")
+            sweeps = app.controller.sweeps
+            sweeps.start(check_sweep(base, ["learning_rate: 0.002 0.003"], workers="2"),
+                         "keys")
+            view = sweeps.view
+            assert view is not None
+            await until(lambda: len(view.rows) == 2
+                        and all(r.epoch >= 2 for r in view.rows.values()),
+                        "both trials' second epoch")
+            probe = FrameProbe(app)
+
+            def post(key: str) -> None:
+                event = events.Key(key, None)
+                event.set_sender(app)
+                app._driver.send_message(event)
+
+            by_key: dict[str, list[float]] = {"help opens": [], "help closes": []}
+            for _ in range(rounds):
+                for key, what, kind in (("f1", "help opens", HelpScreen),
+                                        ("escape", "help closes", SweepScreen)):
+                    future = probe.expect(lambda s, k=kind: isinstance(s, k))
+                    sent = time.perf_counter()
+                    post(key)
+                    try:
+                        shown = await asyncio.wait_for(future, GIVE_UP_S)
+                    except TimeoutError:
+                        shown = sent + GIVE_UP_S
+                    by_key[what].append(1000 * (shown - sent))
+                    await asyncio.sleep(rng.uniform(0.08, 0.2))
+            epochs = sum(r.epoch for r in view.rows.values())
+            post("f7")
+            await until(lambda: not sweeps.running, "the sweep to stop")
+    latencies = [ms for values in by_key.values() for ms in values]
+    return {**summarize(latencies), "by_key": {k: summarize(v) for k, v in by_key.items()},
+            "trial_epochs_seen": epochs}
+
+
+def key_latency_during_sweep(rounds: int = 10, log: Callable[[str], None] = print,
+                             seed: int = 0) -> dict[str, Any]:
+    """Keys (F1, Escape) answered on the sweep view at 120x40 while 2 local workers train
+    the fast preset (the UI thread shares the 2 cores with them)."""
+    import asyncio
+
+    log(f"sweep view at 120x40, 2 local workers training: {rounds} x (F1, Escape)")
+    got = asyncio.run(_keys_during_sweep(rounds, seed))
+    log(f"  median {got['median_ms']:.0f} ms, slowest {got['max_ms']:.0f} ms")
+    return got
