@@ -464,3 +464,24 @@ async def test_a_stopped_sweep_resumes_from_the_palette_where_it_stopped(
     assert sweep_record(store, "again")["status"] == "completed"
     epochs = [r["epoch"] for r in read_metrics(store.path_of("again-000") / "metrics.csv")]
     assert epochs == list(range(1, 21))  # went on from its last epoch, none twice
+
+
+async def test_a_sweep_on_a_dask_cluster_given_by_its_address(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """The dialog's cluster field: trials train on the Dask workers, records come home."""
+    distributed = pytest.importorskip("distributed")  # installed by make ([cluster] extra)
+    with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1,
+                                  processes=True, dashboard_address=None) as cluster:
+        app = make(small_dataset, tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            app.controller.sweeps.start(check_sweep(
+                SMALL, ["learning_rate: 0.005 0.01"], cluster=cluster.scheduler_address),
+                "dask")
+            await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+            await pilot.pause(0.1)
+            assert statuses(app) == ["completed", "completed"]
+            header = str(app.controller.sweeps.view.query_one("#sweep-header").render())
+            assert cluster.scheduler_address in header
+    doc = sweep_record(RunStore(tmp_path), "dask")
+    assert doc["where"].startswith(f"Dask cluster {cluster.scheduler_address}")
+    assert [r.status for r in RunStore(tmp_path).list()] == ["completed", "completed"]
