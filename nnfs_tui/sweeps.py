@@ -249,10 +249,12 @@ class SweepRunner:
         sweep.on_update = relay
         status, reason = "failed", ""
         try:
-            if not sweep.stopping:
+            if sweep.stopping:  # stopped (or the app quit) before it began
+                status = "stopped"
+            else:
                 sweep.executor = self.executor_for(settings)
-            sweep.run()
-            status = sweep.status
+                sweep.run()
+                status = sweep.status
         except SweepError as exc:
             status, reason = ("interrupted" if sweep.status == "interrupted" else "failed",
                               str(exc))
@@ -288,10 +290,10 @@ class SweepRunner:
     def ended(self, message: msg.SweepEnded, ranked: list[tuple[str, str, float]]) -> None:
         """The sweep view has shown the sweep's end: the run state, the log and a toast say
         how it ended and which trial is best (``ranked``: run, varied text, score)."""
-        app = self.controller.app
-        sweep, self.sweep = self.sweep, None
+        app, sweep = self.controller.app, self.sweep
         if sweep is None or sweep.name != message.sweep:
             return
+        self.sweep = None
         app.run_state = END_STATES.get(message.status, "failed")
         done = len([e for e in sweep.entries.values()
                     if e["status"] not in ("queued", "running", "interrupted")])
@@ -299,8 +301,9 @@ class SweepRunner:
             text, level = f"Sweep {sweep.name} done: {done} trials.", "success"
         else:
             why = f" ({message.reason})" if message.reason else ""
-            text = (f"Sweep {sweep.name} {message.status}{why}: {done} trials finished; "
-                    f"continue with: nnfs-train sweep --resume {sweep.name}")
+            text = f"Sweep {sweep.name} {message.status}{why}: {done} trials finished"
+            text += (f"; continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume "
+                     f"{sweep.name}" if sweep.path.exists() else ".")
             level = "warning" if message.status == "stopped" else "error"
         if ranked:
             run, varied, best = ranked[0]

@@ -265,7 +265,8 @@ async def test_f7_stops_the_whole_sweep_and_f12_toggles_its_view(
         assert "stopped" in str(view.query_one("#sweep-header").render())
         log = app.train_screen.log_view.text
         assert f"Stopping sweep {view.sweep_name}: running trials stop at their next batch" in log
-        assert f"continue with: nnfs-train sweep --resume {view.sweep_name}" in log
+        assert ("continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume "
+                f"{view.sweep_name}") in log
         assert statuses(app) == ["interrupted", "interrupted", "queued"]
     doc = sweep_record(RunStore(tmp_path), view.sweep_name)
     assert doc["status"] == "stopped"
