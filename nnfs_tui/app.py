@@ -301,8 +301,12 @@ class NNFSApp(App[None]):
         yield SystemCommand("Pause / resume run", "F6", self.action_toggle_pause)
         yield SystemCommand("Stop run", "Stop at the next batch (F7)", self.action_stop)
         yield SystemCommand("Start over", "Stop and start a fresh run (F8)", self.action_restart)
-        yield SystemCommand("Sweep", "Grid or random search over the form's values, one run "
-                            "per trial (F12)", self.action_sweep)
+        yield SystemCommand("Sweep", "Grid, random or TPE search over the form's values, on "
+                            "every core or a Dask cluster (F12)", self.action_sweep)
+        yield SystemCommand("Sweep view", "The sweep's trials, curves and leaderboard (F12 "
+                            "while it runs)", self.controller.sweeps.toggle_view)
+        yield SystemCommand("Resume sweep", "Go on with the sweep stopped last",
+                            self.controller.sweeps.resume)
         yield SystemCommand("Help", "Keys and hyperparameters (F1)", self.action_help)
         yield SystemCommand("Train screen", "Back to the form and the run (Ctrl+T, Esc)",
                             self.action_main)

@@ -90,7 +90,7 @@ class RunController:
         self.runs_started: int = 0
         """Runs started since the app opened."""
         self.sweeps: SweepRunner = SweepRunner(self)
-        """Runs a sweep's trials one after another (F12)."""
+        """The sweep under way (F12): the engine's driver in a thread worker, its view."""
         self.files: ModelFiles = ModelFiles(self)
         """Save (Ctrl+S) and open (Ctrl+O, F2) checkpoints."""
         self.loaded: msg.CheckpointOpened | None = None
@@ -153,8 +153,6 @@ class RunController:
         self._after_run()
 
     def _after_run(self) -> None:
-        if self.sweeps.progress is not None:
-            self.sweeps.after_run(self.app.run_state)
         if self._restart:
             self._restart = False
             self.start()
@@ -286,7 +284,9 @@ class RunController:
             self.app.log_line("No run to pause (F5 starts one).", "warning")
 
     def stop(self) -> None:
-        """F7: stop the run at its next batch boundary."""
+        """F7: stop the run (or the whole sweep) at its next batch boundary."""
+        if self.sweeps.running:
+            return self.sweeps.stop()
         if self.session is None or not self.active:
             self.app.log_line("No run to stop.", "warning")
             return
@@ -309,6 +309,8 @@ class RunController:
         set once its training thread has written the final checkpoint (None: none running)."""
         self._quitting = True
         self._restart = False
+        if self.sweeps.running:
+            return self.sweeps.stop_for_exit()
         session = self.session
         if session is None or session.done.is_set():
             return None
@@ -320,10 +322,11 @@ class RunController:
     def wait_for_training(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the training thread; False when it still runs."""
         session = self.session
-        return session is None or session.done.wait(timeout)
+        return (session is None or session.done.wait(timeout)) and self.sweeps.done.wait(timeout)
 
     def cancel(self) -> None:
-        """The app is ending: the training thread must not outlive it."""
+        """The app is ending: the training thread (or the sweep) must not outlive it."""
+        self.sweeps.stop_for_exit()
         if self.session is not None:
             self.session.stop()
 

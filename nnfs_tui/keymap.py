@@ -26,8 +26,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                         "F2, F4 and F9 replace each other, their key again goes back)"),
         ("Ctrl+S", "save the model now (mid-run too)"),
         ("Ctrl+O", "load a checkpoint to inspect it or continue training it"),
-        ("F12", "sweep: a grid or random search over the form's values, one recorded run "
-                "per trial (F7 stops it)"),
+        ("F12", "sweep: grid, random or TPE search over the form's values on every core or "
+                "a Dask cluster; while it runs, F12 shows its view (F7 stops it)"),
         ("F10, Ctrl+Q", "quit: stops the run at the next batch and saves it first"),
         ("Ctrl+Z", "suspend to the shell (`fg` comes back; not on the Draw screen)"),
         ("Ctrl+P", "command palette: every action by name"),

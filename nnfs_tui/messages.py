@@ -205,3 +205,83 @@ class CheckpointOpened(Message, bubble=False):
     """The dataset its config trains on."""
     error: str = ""
     """Why it could not be opened; empty on success."""
+
+
+# -- sweeps (F12): what the sweep's driver thread reports, trial by trial ---------------------
+@dataclass(eq=False)
+class SweepMessage(Message, bubble=False):
+    """Base of everything a sweep reports."""
+
+    sweep: str
+    """The sweep's name (its record is ``<runs>/sweeps/<name>/sweep.json``)."""
+
+
+@dataclass(eq=False)
+class TrialQueued(SweepMessage, bubble=False):
+    """A trial was handed to a worker (or handed again after its worker died)."""
+
+    run: str
+    """The trial's run name (``<sweep>-NNN``)."""
+    index: int
+    """0-based position of the trial in the sweep."""
+    varied: tuple[tuple[str, str], ...]
+    """(field, value as text) of every field the sweep set for this trial."""
+    retry: str = ""
+    """Why it is queued again (its worker died); "" the first time."""
+
+
+@dataclass(eq=False)
+class TrialStarted(SweepMessage, bubble=False):
+    """A worker began training the trial."""
+
+    run: str
+    """The trial's run name."""
+
+
+@dataclass(eq=False)
+class TrialEpoch(SweepMessage, bubble=False):
+    """A trial finished epochs; a newer one of the same trial replaces a queued one (its
+    curve holds every epoch so far)."""
+
+    run: str
+    """The trial's run name."""
+    epoch: int
+    """Epochs trained so far."""
+    epochs: int
+    """Epochs the trial trains at most (its config)."""
+    score: float | None
+    """Validation accuracy of the last epoch, else test accuracy (a fraction)."""
+    curve: tuple[tuple[float, float], ...]
+    """(epoch, score in %) of every epoch so far."""
+
+    def can_replace(self, message: Message) -> bool:
+        return (isinstance(message, TrialEpoch) and message.sweep == self.sweep
+                and message.run == self.run)
+
+
+@dataclass(eq=False)
+class TrialEnded(SweepMessage, bubble=False):
+    """A trial ended: completed, pruned, diverged, failed, or interrupted (the sweep was
+    stopped or its cluster went away; resumable)."""
+
+    run: str
+    """The trial's run name."""
+    status: str
+    """How it ended."""
+    score: float | None
+    """Its run's score (engine ``score()``: best validation accuracy, else test), or None."""
+    epochs: int
+    """Epochs it trained."""
+    reason: str = ""
+    """Why it failed, was pruned or interrupted ("" when it completed)."""
+
+
+@dataclass(eq=False)
+class SweepEnded(SweepMessage, bubble=False):
+    """The sweep's driver returned: every trial it ran is recorded."""
+
+    status: str
+    """completed, stopped (F7 or a quit), interrupted (the cluster went away) or failed
+    (it could not start)."""
+    reason: str = ""
+    """The engine's message when it was interrupted or failed."""

@@ -17,9 +17,13 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from engine.errors import NNFSError
@@ -111,11 +115,41 @@ def _drain(q: Any, timeout: float) -> list[TrialMessage]:
             return out
 
 
-def _worker_main(tasks: Any, results: Any, flags: Any, slot: int) -> None:
-    """A local worker process: train the tasks it is given until it is given None."""
+def _worker_main(tasks: Any, results: Any, flags: Any, slot: int, nice: int = 0) -> None:
+    """A local worker process: train the tasks it is given until it is given None.
+
+    Ctrl-C and a hang-up reach every process of the terminal's group; the driver alone
+    answers them (it stops the trials at their next batch, records them and closes the
+    workers), so a worker ignores them instead of dying mid-trial."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except (AttributeError, OSError):  # not on this platform: the same, less polite
+            pass
     while (task := tasks.get()) is not None:
         run_trial(task, results.put, lambda: bool(flags[slot]))
+
+
+@contextmanager
+def _real_stderr() -> Iterator[None]:
+    """Starting multiprocessing's resource tracker (the first lock or queue does) hands it
+    ``sys.stderr``'s file descriptor; an app that captures stderr (Textual's gives -1) would
+    make it fail with "bad value(s) in fds_to_keep", so the process's own stands in
+    meanwhile."""
+    saved = sys.stderr
+    try:
+        real = saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 class LocalProcessExecutor:
@@ -123,12 +157,16 @@ class LocalProcessExecutor:
     training one trial at a time with one BLAS thread. A worker killed mid-trial is replaced
     and its trial reported ``lost``."""
 
-    def __init__(self, workers: int | str | None = "auto") -> None:
+    def __init__(self, workers: int | str | None = "auto", *, nice: int = 0) -> None:
         self.slots = resolve_workers(workers)
+        self.nice = nice
+        """Niceness the workers add to their own (the app asks for some, so that its UI
+        thread wins a busy core: keys stay quick while every core trains)."""
         self.where = f"{self.slots} local process{'es' * (self.slots != 1)}"
         self._ctx = mp.get_context("spawn")
-        self._results = self._ctx.Queue()
-        self._flags = self._ctx.Array("b", self.slots, lock=False)
+        with _real_stderr():  # the queues' locks start the resource tracker
+            self._results = self._ctx.Queue()
+            self._flags = self._ctx.Array("b", self.slots, lock=False)
         self._procs: list[Any] = [None] * self.slots
         self._tasks: list[Any] = [None] * self.slots
         self._busy: list[str | None] = [None] * self.slots
@@ -136,11 +174,13 @@ class LocalProcessExecutor:
             self._spawn(slot)
 
     def _spawn(self, slot: int) -> None:
-        self._tasks[slot] = self._ctx.Queue()
-        proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
-                                 args=(self._tasks[slot], self._results, self._flags, slot),
-                                 daemon=True)
-        proc.start()
+        with _real_stderr():
+            self._tasks[slot] = self._ctx.Queue()
+            proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
+                                     args=(self._tasks[slot], self._results, self._flags, slot,
+                                           self.nice),
+                                     daemon=True)
+            proc.start()
         self._procs[slot] = proc
 
     @property

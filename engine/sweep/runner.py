@@ -254,7 +254,9 @@ class Sweep:
         if msg.kind == "failed":
             return self._end(run, "failed", msg.reason)
         if msg.kind == "lost":
-            if run.attempt < 2 and not self.stopping:
+            if self.stopping:  # e.g. a signal to the whole process group: resumable
+                return self._end(run, "interrupted", f"the sweep was stopped ({msg.reason})")
+            if run.attempt < 2:
                 self._running.pop(run.run)
                 self._held[run.run] = run  # keeps its recorder and last epoch's state
                 self._queue.insert(0, TrialTask(run.run, trial.index, trial.config, run.state,

@@ -14,7 +14,8 @@ checked by the engine (:func:`~engine.sweep.parse_grid`, :func:`~engine.sweep.pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -23,8 +24,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from engine.config import TrainConfig, format_field
-from engine.errors import ConfigError
-from engine.sweep import Trial, parse_vary, plan
+from engine.errors import ConfigError, NNFSError
+from engine.sweep import DASK_ENV, Search, Trial, parse_grid, parse_sample, parse_vary, plan
+from engine.sweep.executors import resolve_workers, resolve_workers_any
 from nnfs_tui.dialogs.form import FormDialog
 
 #: Lines of the "vary" part of the dialog at first, and at most (Enter on the last one,
@@ -47,33 +49,77 @@ def describe(trial: Trial) -> str:
     return trial.describe()
 
 
-@dataclass
-class SweepProgress:
-    """A sweep under way in the app: its trials and how far it got."""
+@dataclass(frozen=True)
+class SweepSettings:
+    """A sweep as the dialog describes it, checked by the engine: what
+    :class:`~engine.sweep.Sweep` is built from."""
 
-    trials: list[Trial]
-    """Every trial, in the order they run."""
     base: TrainConfig
-    """The form's config before the sweep (shown again when it ends)."""
-    index: int = 0
-    """Index of the trial training now."""
-    runs: list[tuple[int, str]] = field(default_factory=list)
-    """(trial index, run name) of every trial recorded so far."""
+    """The form's config: every field the sweep does not vary keeps its value."""
+    vary: tuple[tuple[str, tuple[str, ...]], ...]
+    """(field, value texts) of each grid line."""
+    samples: tuple[str, ...]
+    """``FIELD=log:LOW:HIGH`` / ``FIELD=uniform:LOW:HIGH`` texts."""
+    trials: int
+    """Draws of the sampled fields per grid point (grid search)."""
+    seed: int
+    """Seed of the draws, of the random and TPE samplers."""
+    search: str = "grid"
+    """grid, random or tpe."""
+    budget: int | None = None
+    """Trials of a random or TPE search (None for grid)."""
+    prune: str = "none"
+    """asha, median or none."""
+    workers: str = "auto"
+    """``auto`` or a whole number: trials trained at once."""
+    cluster: str = ""
+    """A Dask scheduler's address (``tcp://HOST:PORT``); "" trains on this machine."""
+    total: int = 1
+    """How many trials the sweep trains."""
+    planned: tuple[Trial, ...] = ()
+    """Every trial, known in advance for grid search (random and TPE ask as they go)."""
 
     @property
-    def trial(self) -> Trial:
-        return self.trials[self.index]
-
-    def label(self, index: int | None = None) -> str:
-        """``trial 2/6 [learning_rate=0.003]``."""
-        trial = self.trials[self.index if index is None else index]
-        return f"trial {trial.index + 1}/{len(self.trials)} [{describe(trial)}]"
+    def fields(self) -> list[str]:
+        """The fields the sweep varies, grid first, then the sampled ones."""
+        return [name for name, _ in self.vary] + [s.partition("=")[0] for s in self.samples]
 
 
-class SweepDialog(FormDialog[list[Trial] | None]):
-    """Vary form fields over a grid and/or random samples; Enter starts, Esc cancels.
+def check_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: str = "1",
+                seed: str = "0", search: str = "grid", budget: str = "", prune: str = "none",
+                workers: str = "auto", cluster: str = "") -> SweepSettings:
+    """The sweep the dialog's text describes, every part checked by the engine (so a bad
+    value reads as it does from ``nnfs-train sweep``); raises ConfigError or NNFSError."""
+    items = [item for item in map(parse_vary, vary) if item is not None]
+    drawn = samples.split()
+    planned = plan(base, items, drawn, trials, seed)
+    budget_text = budget.strip()
+    try:
+        n_budget = int(budget_text) if budget_text else None
+    except ValueError:
+        raise ConfigError("budget", budget_text, "a whole number") from None
+    search, prune = search.strip(), prune.strip()
+    checked = Search(base, parse_grid(items), dict(parse_sample(s) for s in drawn),
+                     search=search, budget=n_budget if search != "grid" else None,
+                     trials=int(trials), seed=int(seed), prune=prune)
+    workers, cluster = workers.strip() or "auto", cluster.strip()
+    if workers != "auto":
+        (resolve_workers_any if cluster else resolve_workers)(workers)
+    return SweepSettings(base, tuple((n, tuple(v)) for n, v in items), tuple(drawn),
+                         int(trials), int(seed), search, n_budget if search != "grid" else None,
+                         prune, workers, cluster, checked.total,
+                         tuple(planned) if search == "grid" else ())
 
-    Returns the trials (each the form's config with the varied fields replaced) or None.
+
+#: The dialog's single-line fields after the grid lines, in the order Enter walks them.
+FIELD_ORDER = ("sample", "trials", "seed", "workers", "cluster", "search", "budget", "prune")
+
+
+class SweepDialog(FormDialog[SweepSettings | None]):
+    """Vary form fields over a grid, random samples or a model-based search, on this
+    machine's cores or a Dask cluster; Enter walks the fields, then starts; Esc cancels.
+
+    Returns the checked :class:`SweepSettings` or None.
     """
 
     CSS_PATH = Path(__file__).with_name("dialogs.tcss")  # absolute: subclasses elsewhere work
@@ -83,8 +129,14 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         super().__init__()
         self.base: TrainConfig = base
         """The form's config: every field the sweep does not vary keeps its value."""
-        self.trials: list[Trial] = []
-        """The trials the text describes now ([] while it has an error)."""
+        self.settings: SweepSettings | None = None
+        """The sweep the text describes now (None while it has an error)."""
+
+    @property
+    def trials(self) -> list[Trial]:
+        """The planned trials of a grid search ([] while the text has an error, or for
+        random and TPE search, whose trials are chosen as the sweep goes)."""
+        return list(self.settings.planned) if self.settings is not None else []
 
     def compose(self) -> ComposeResult:
         base = self.base
@@ -92,7 +144,7 @@ class SweepDialog(FormDialog[list[Trial] | None]):
                    f"hidden_sizes: {format_field('hidden_sizes', base.hidden_sizes)}"]
         prefill += [""] * (VARY_ROWS - len(prefill))
         with Vertical(classes="dialog") as box:
-            box.border_title = "Sweep: one run per trial, one after another"
+            box.border_title = "Sweep: one recorded run per trial"
             box.border_subtitle = "Enter: next line or field · Start sweep starts · Esc cancels"
             yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
                         classes="hint", markup=False)
@@ -102,11 +154,29 @@ class SweepDialog(FormDialog[list[Trial] | None]):
                         classes="hint", markup=False)
             yield Input("", id="sample", compact=True, select_on_focus=False,
                         placeholder="e.g. learning_rate=log:1e-4:1e-1 dropout=uniform:0:0.5")
-            with Horizontal(id="sweep-counts"):
+            with Horizontal(classes="sweep-row"):
                 yield Label("Draws per grid point ", markup=False)
                 yield Input("1", id="trials", compact=True, select_on_focus=False)
-                yield Label("  Seed of the draws ", markup=False)
+                yield Label("  Seed ", markup=False)
                 yield Input("0", id="seed", compact=True, select_on_focus=False)
+                yield Label("  Workers ", markup=False)
+                yield Input("auto", id="workers", compact=True, select_on_focus=False,
+                            placeholder="N|auto")
+            with Horizontal(classes="sweep-row"):
+                yield Label("Dask cluster ", markup=False)
+                yield Input(os.environ.get(DASK_ENV, ""), id="cluster", compact=True,
+                            select_on_focus=False,
+                            placeholder="blank: this machine; tcp://127.0.0.1:8786")
+            with Horizontal(classes="sweep-row"):
+                yield Label("Search ", markup=False)
+                yield Input("grid", id="search", compact=True, select_on_focus=False,
+                            placeholder="grid|random|tpe")
+                yield Label("  Budget ", markup=False)
+                yield Input("", id="budget", compact=True, select_on_focus=False,
+                            placeholder="trials")
+                yield Label("  Pruning ", markup=False)
+                yield Input("none", id="prune", compact=True, select_on_focus=False,
+                            placeholder="none|asha|median")
             yield Static("", id="sweep-error", classes="error", markup=False)
             yield Static("", id="sweep-summary", markup=False)
             with Horizontal(classes="buttons"):
@@ -140,34 +210,45 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         """How many trials the text describes, and what each trains."""
         return str(self.query_one("#sweep-summary", Static).render())
 
-    def check(self) -> list[Trial] | None:
-        """Plan the sweep from the text; show the trial count or the engine's message."""
+    def check(self) -> SweepSettings | None:
+        """Check the sweep with the engine; show the trial count or the engine's message."""
         value = {i.id: i.value for i in self.query(Input)}
         try:
-            trials = plan_sweep(self.base, [line.value for line in self.vary_lines],
-                                value["sample"], value["trials"], value["seed"])
-        except ConfigError as exc:
-            self.trials = []
+            settings = check_sweep(self.base, [line.value for line in self.vary_lines],
+                                   **{"samples" if name == "sample" else name: value[name]
+                                      for name in FIELD_ORDER})
+        except (ConfigError, NNFSError) as exc:
+            self.settings = None
             self.query_one("#sweep-error", Static).update(str(exc))
             self.query_one("#sweep-error", Static).display = True
             self.query_one("#sweep-summary", Static).update("")
             self.set_class(True, "-invalid")
             return None
-        self.trials = trials
+        self.settings = settings
         self.query_one("#sweep-error", Static).update("")
         self.query_one("#sweep-error", Static).display = False
-        self.query_one("#sweep-summary", Static).update(self._summary(trials))
+        self.query_one("#sweep-summary", Static).update(self._summary(settings))
         self.set_class(False, "-invalid")
-        return trials
+        return settings
 
-    def _summary(self, trials: list[Trial]) -> str:
-        n = len(trials)
+    def _summary(self, settings: SweepSettings) -> str:
+        n = settings.total
+        where = (f"on the Dask cluster at {settings.cluster}" if settings.cluster else
+                 "one at a time" if settings.workers == "1" else
+                 f"{settings.workers} at once" if settings.workers != "auto" else
+                 "one per core")
+        prune = "" if settings.prune == "none" else f", pruned by {settings.prune}"
+        if settings.search != "grid":
+            return (f"{n} trial{'s' * (n != 1)} chosen by {settings.search} search over "
+                    f"{', '.join(settings.fields)}, {where}{prune}. Each trial is a recorded "
+                    "run (F2 ranks them).")
+        trials = settings.planned
         epochs = sorted({t.config.epochs for t in trials})
         total = sum(t.config.epochs for t in trials)
         each = (f"{epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1
                 else f"{epochs[0]} to {epochs[-1]} epochs ({total} epochs in all)")
         shown = " ".join(f"[{describe(t)}]" for t in trials[:2]) + (" ..." if n > 2 else "")
-        return (f"{n} trial{'s' * (n != 1)} of {each}, one after another: {shown}; other "
+        return (f"{n} trial{'s' * (n != 1)} of {each}, {where}{prune}: {shown}; other "
                 "fields as in the form. Each trial is a recorded run (F2 ranks them).")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -189,9 +270,8 @@ class SweepDialog(FormDialog[list[Trial] | None]):
             else:
                 self.query_one("#sample", Input).focus()
             return
-        order = ["sample", "trials", "seed"]
-        if field.id in order[:-1]:
-            self.query_one(f"#{order[order.index(field.id) + 1]}", Input).focus()
+        if field.id in FIELD_ORDER[:-1]:
+            self.query_one(f"#{FIELD_ORDER[FIELD_ORDER.index(field.id) + 1]}", Input).focus()
         else:
             self.query_one("#ok").focus()
 
@@ -200,10 +280,10 @@ class SweepDialog(FormDialog[list[Trial] | None]):
         self.check()
 
     def accept(self) -> None:
-        """Close with the trials, or keep the dialog open with the reason they cannot run."""
-        trials = self.check()
-        if trials:
-            self.dismiss(trials)
+        """Close with the sweep, or keep the dialog open with the reason it cannot run."""
+        settings = self.check()
+        if settings is not None:
+            self.dismiss(settings)
         else:
             self.app.bell()
 

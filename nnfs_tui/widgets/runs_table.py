@@ -28,7 +28,7 @@ HEADERS: dict[str, str] = {
 }
 STATUS_STYLES = {"completed": "green", "stopped": "yellow", "diverged": "bold red",
                  "running": "bold cyan", "interrupted": "red", "incomplete": "dim italic",
-                 "unreadable": "red italic"}
+                 "unreadable": "red italic", "pruned": "magenta"}
 MARK_COLUMN = "mark"
 #: Columns left out first when the table is too narrow for all of them (name, test accuracy,
 #: learning rate and status stay; the detail line shows the hidden values of the run).

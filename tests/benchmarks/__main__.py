@@ -11,7 +11,9 @@ when ``import torch`` works, (3) the default preset on seeds 0-2 as a user runs 
 memory, (5) the BLAS thread policy idle and with a busy core, (6) where an epoch's time goes,
 (7) training throughput inside the app against the same training headless (issue 3: >= 90%),
 (8) how fast the app answers keys while the fastest possible run floods it, and while the
-default preset trains (<= 200 ms).
+default preset trains (<= 200 ms), (9) sweeps: 2 local workers against one after another
+(>= 1.8x), Dask's overhead per trial (<= 0.3 s), ASHA against the full sweep and TPE against
+random search (``--only-sweeps`` runs this section alone, about 5 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer epochs, seed 0 only")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
+    p.add_argument("--only-sweeps", action="store_true", help="section 9 (sweeps) alone")
     args = p.parse_args(argv)
 
     # Imported here so `--help` is instant.
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                                          "warmup_epochs": 1},
                      "key_latency": {"rounds": key_rounds}},
     }
+
+    if args.only_sweeps:
+        return _sweeps_only(res, args.out, start)
 
     _log(start, "loading MNIST")
     t0 = time.perf_counter()
@@ -129,11 +135,50 @@ def main(argv: list[str] | None = None) -> int:
     res["import_baseline"] = {k: v for k, v in headless.python_baseline().items()
                               if k not in ("stdout", "stderr")}
 
+    res["sweeps"] = _sweeps(start)
+
     res["load_average"]["end"] = machine.load_average()
     res["duration_s"] = time.perf_counter() - start
     out = args.out.resolve()
     res["json_path"] = str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out)
     rows = report.build_rows(res)
+    res["table"] = [{k: v for k, v in r.items() if k != "fmt"} for r in rows]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2, default=str) + "\n")
+    print(report.format_table(rows, res))
+    return 0
+
+
+def _sweeps(start: float) -> dict[str, Any]:
+    from tests.benchmarks import sweeps
+
+    def log(msg: str) -> None:
+        _log(start, "  " + msg)
+
+    _log(start, "sweeps: 2 local workers against one after another")
+    out: dict[str, Any] = {"parallel_vs_serial": sweeps.parallel_vs_serial(log)}
+    if importlib.util.find_spec("distributed") is None:
+        out["dask_skipped"] = "distributed is not installed (pip install 'nnfs-tui[cluster]')"
+    else:
+        _log(start, "sweeps: a Dask LocalCluster against local processes")
+        out["dask_overhead"] = sweeps.dask_overhead(
+            out["parallel_vs_serial"]["parallel"]["seconds"], log)
+    _log(start, "sweeps: keys on the sweep view while 2 workers train")
+    out["key_latency"] = sweeps.key_latency_during_sweep(log=log)
+    _log(start, "sweeps: full random sweep, ASHA, TPE")
+    out["pruning_and_search"] = sweeps.pruning_and_search(log)
+    return out
+
+
+def _sweeps_only(res: dict[str, Any], out_path: Path, start: float) -> int:
+    from tests.benchmarks import machine, report, sweeps
+
+    res["sweeps"] = _sweeps(start)
+    res["load_average"]["end"] = machine.load_average()
+    res["duration_s"] = time.perf_counter() - start
+    out = out_path.resolve()
+    res["json_path"] = str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out)
+    rows = sweeps.rows(res, report._row)
     res["table"] = [{k: v for k, v in r.items() if k != "fmt"} for r in rows]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2, default=str) + "\n")

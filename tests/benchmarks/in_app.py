@@ -33,7 +33,6 @@ from typing import Any
 from engine import PRESETS, Dataset, EpochEnded, TrainConfig, Trainer
 from engine.events import Event
 from tests.benchmarks.machine import load_average
-from tests.tui.helpers import trainer_of
 
 #: Terminal size the app is driven at (the issue's "good at 120x40").
 APP_SIZE = (120, 40)
@@ -58,6 +57,12 @@ class _EpochClock:
         if self.inner is not None:
             self.inner(event)
 
+
+
+def _trainer(app: Any) -> Any:
+    """The Trainer of the app's current run (its RunSession's), or None before it is built."""
+    session = app.controller.session
+    return session.trainer if session is not None else None
 
 def _summary(history: list[dict[str, Any]], stamps: dict[int, float], n_train: int,
              warmup: int) -> dict[str, Any]:
@@ -120,8 +125,8 @@ async def _drive_app(config: TrainConfig, dataset: Dataset, epochs: int, runs_di
         app.simulate_key("f5")
         # The worker builds the Trainer and attaches it right before run(); wrap its handler
         # for the epoch clock then (a stamp it misses only drops that epoch's wall time).
-        await wait(pilot, lambda: trainer_of(app) is not None, "a Trainer", 0.005)
-        trainer = trainer_of(app)
+        await wait(pilot, lambda: _trainer(app) is not None, "a Trainer", 0.005)
+        trainer = _trainer(app)
         clock = _EpochClock(trainer.on_event)
         trainer.on_event = clock
         await wait(pilot, lambda: len(trainer.history) >= epochs, f"{epochs} epochs", 0.1)

@@ -32,7 +32,6 @@ from typing import Any
 
 from engine import PRESETS, Dataset, TrainConfig, load_dataset
 from tests.benchmarks.machine import load_average
-from tests.tui.helpers import trainer_of
 
 #: Terminal size the app is driven at.
 APP_SIZE = (120, 40)
@@ -50,6 +49,12 @@ GIVE_UP_S = 10.0
 #: Bound on the whole scenario (a guard against a hang).
 SCENARIO_TIMEOUT_S = 300.0
 
+
+
+def _trainer(app: Any) -> Any:
+    """The Trainer of the app's current run (its RunSession's), or None before it is built."""
+    session = app.controller.session
+    return session.trainer if session is not None else None
 
 def _percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile (0..1), linear between order statistics."""
@@ -154,12 +159,12 @@ async def _measure(config: TrainConfig, dataset: Dataset | None, *, rounds: int,
                 app._driver.send_message(event)
 
             post("f5", None)
-            await until(lambda: trainer_of(app) is not None
-                        and trainer_of(app).state.step > 0, "training")
+            await until(lambda: _trainer(app) is not None
+                        and _trainer(app).state.step > 0, "training")
             await until(lambda: warm(app), "a warm run")
             digits.focus()
             await asyncio.sleep(0.3)
-            trainer = trainer_of(app)
+            trainer = _trainer(app)
             start_epoch, start_step = trainer.state.epoch, trainer.state.step
             started = time.perf_counter()
             frames0, encode0 = probe.frames, probe.encode_seconds
@@ -186,8 +191,8 @@ async def _measure(config: TrainConfig, dataset: Dataset | None, *, rounds: int,
                     by_key[what].append(1000 * (shown - sent))
                     await asyncio.sleep(rng.uniform(0.08, 0.2))
             seconds = time.perf_counter() - started
-            epochs = trainer_of(app).state.epoch - start_epoch
-            steps = trainer_of(app).state.step - start_step
+            epochs = _trainer(app).state.epoch - start_epoch
+            steps = _trainer(app).state.step - start_step
             frames = probe.frames - frames0
             encode = probe.encode_seconds - encode0
             post("f7", None)
@@ -219,9 +224,9 @@ def key_latency(*, rounds: int = 10, log: Callable[[str], object] | None = None,
                          seed=FLOOD.seed)
     default = PRESETS["default"].replace(epochs=1000)
     scenarios = (
-        ("flood", FLOOD, small, lambda app: trainer_of(app).state.epoch >= 50,
+        ("flood", FLOOD, small, lambda app: _trainer(app).state.epoch >= 50,
          "flood: one-batch epochs, 784-4-10"),
-        ("default", default, None, lambda app: trainer_of(app).state.epoch >= 1,
+        ("default", default, None, lambda app: _trainer(app).state.epoch >= 1,
          "default preset, 784-256-10"),
     )
     for name, config, dataset, warm, label in scenarios:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.benchmarks import sweeps
 from tests.benchmarks.machine import blas_summary
 
 
@@ -174,6 +175,7 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
             never = f", {run['given_up']} never shown" if run["given_up"] else ""
             rows.append(_row(s, f"{label}, slowest{never}", run["max_ms"], "ms", ".0f",
                              target, run["max_ms"] <= kl["target_ms"] and not run["given_up"]))
+    rows += sweeps.rows(res, _row)
     return rows
 
 

@@ -1,5 +1,7 @@
-"""Sweeps from the app (F12): the dialog checks the text with the engine, and the trials run
-one after another as normal recorded runs, so the Runs table is the leaderboard."""
+"""Sweeps from the app (F12): the dialog checks every field with the engine; the engine's
+sweep driver runs in a thread worker (trials on local worker processes, or in-process for one
+worker) while the sweep view shows every trial; each trial is a normal recorded run, so the
+Runs table is the leaderboard."""
 
 from __future__ import annotations
 
@@ -9,19 +11,34 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from engine.config import parse_field
+from engine.config import TrainConfig, parse_field
 from engine.data import Dataset
-from engine.errors import ConfigError
-from engine.runs import RunStore
-from engine.sweep import MAX_TRIALS, parse_sample
+from engine.errors import ConfigError, NNFSError
+from engine.events import EpochEnded
+from engine.runs import RunStore, read_metrics
+from engine.sweep import (
+    DASK_ENV,
+    MAX_TRIALS,
+    Search,
+    SweepError,
+    Trial,
+    TrialUpdate,
+    parse_sample,
+    resolve_workers,
+    sweep_record,
+)
+from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp, create_app
-from nnfs_tui.dialogs.sweep import SweepDialog, plan_sweep
-from tests.tui.helpers import LONG, SMALL, toasts, trainer_of, wait_for
+from nnfs_tui.dialogs.sweep import SweepDialog, check_sweep, plan_sweep
+from nnfs_tui.screens.runs import RunsScreen
+from nnfs_tui.screens.sweep import SweepScreen
+from nnfs_tui.sweeps import TrialRelay
+from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
-def engine_message(call, *args) -> str:  # noqa: ANN001
-    with pytest.raises(ConfigError) as info:
-        call(*args)
+def engine_message(call, *args, **kwargs) -> str:  # noqa: ANN001
+    with pytest.raises((ConfigError, NNFSError)) as info:
+        call(*args, **kwargs)
     return str(info.value)
 
 
@@ -84,6 +101,17 @@ async def start_by_keys(pilot: Pilot, dialog: SweepDialog) -> int:
     raise AssertionError("Enter never reached the Start button")
 
 
+def sweep_ended(app: NNFSApp) -> bool:
+    """The sweep's driver returned and the app has shown its end."""
+    return not app.controller.sweeps.running and app.controller.sweeps.done.is_set()
+
+
+def statuses(app: NNFSApp) -> list[str]:
+    """The status cell of every row of the sweep view's table, top to bottom."""
+    table = app.controller.sweeps.view.table
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
 async def test_the_dialog_refuses_a_bad_spec_with_the_engines_message(
         small_dataset: Dataset, tmp_path: Path) -> None:
     app = make(small_dataset, tmp_path)
@@ -115,65 +143,152 @@ async def test_the_dialog_refuses_a_bad_spec_with_the_engines_message(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SweepDialog),
                        "the dialog to close")
-        assert app.controller.runs_started == 0 and app.controller.sweeps.progress is None
+        assert app.controller.runs_started == 0 and not app.controller.sweeps.running
         assert app.run_state == "idle"
     assert RunStore(tmp_path).list() == []
 
 
-async def test_a_two_by_one_grid_runs_two_recorded_trials_back_to_back(
+async def test_the_dialogs_scale_out_fields_are_checked_by_the_engine(
+        small_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers, cluster, search, budget and pruning: each bad value gets the engine's words
+    (those of ``nnfs-train sweep``); the cluster field starts from NNFS_DASK_SCHEDULER."""
+    monkeypatch.setenv(DASK_ENV, "tcp://127.0.0.1:8786")
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        dialog = await open_dialog(pilot)
+        assert dialog.query_one("#cluster", Input).value == "tcp://127.0.0.1:8786"
+        assert dialog.query_one("#workers", Input).value == "auto"
+        assert "on the Dask cluster at tcp://127.0.0.1:8786" in dialog.summary
+        await type_into(pilot, dialog, "workers", "0")
+        assert dialog.error == "workers: 0 is not valid; expected 'auto' or a whole number ≥ 1"
+        await type_into(pilot, dialog, "workers", "64")  # a cluster may have many
+        assert dialog.error == ""
+        await type_into(pilot, dialog, "cluster", "")  # this machine: at most its cores
+        assert dialog.error == engine_message(resolve_workers, "64")
+        await type_into(pilot, dialog, "workers", "2")
+        assert dialog.error == "" and "2 at once" in dialog.summary
+
+        await type_into(pilot, dialog, "search", "bayes")
+        assert dialog.error == engine_message(Search, SMALL, search="bayes")
+        await type_into(pilot, dialog, "search", "tpe")  # no budget yet
+        assert dialog.error == engine_message(Search, SMALL, {"learning_rate": [0.005]},
+                                              search="tpe")
+        await type_into(pilot, dialog, "budget", "x")
+        assert dialog.error == "budget: x is not valid; expected a whole number"
+        await type_into(pilot, dialog, "budget", "6")
+        assert dialog.error == "" and dialog.summary.startswith(
+            "6 trials chosen by tpe search over learning_rate, hidden_sizes, 2 at once")
+        await type_into(pilot, dialog, "prune", "hyperband")
+        assert dialog.error == "prune: hyperband is not valid; expected one of asha, median, none"
+        await type_into(pilot, dialog, "prune", "asha")
+        assert dialog.error == "" and "pruned by asha" in dialog.summary
+        settings = dialog.settings
+        assert settings is not None and (settings.search, settings.budget, settings.prune,
+                                         settings.workers, settings.cluster) == (
+            "tpe", 6, "asha", "2", "")
+        await pilot.press("escape")
+    assert RunStore(tmp_path).list() == []
+
+
+async def test_a_two_worker_sweep_shows_every_trial_in_the_view_and_records_them(
         small_dataset: Dataset, tmp_path: Path) -> None:
     app = make(small_dataset, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_dialog(pilot)
-        await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01")
+        await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01 0.02")
         await type_into(pilot, dialog, "vary-1", "hidden_sizes: 16")
-        assert dialog.summary.startswith("2 trials of 2 epochs")
-        # Enter walks the fields (vary-2, samples, draws, seed, Start) before it starts
-        assert await start_by_keys(pilot, dialog) == 6
-        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
-                       and not app.controller.active, "the sweep to end")
+        await type_into(pilot, dialog, "workers", "2")
+        assert dialog.summary.startswith("3 trials of 2 epochs, 2 at once")
+        await type_into(pilot, dialog, "vary-1", "hidden_sizes: 16")  # Enter from here on
+        # Enter walks the fields (vary-2, samples, draws, seed, workers, cluster, search,
+        # budget, pruning, Start) before it starts
+        assert await start_by_keys(pilot, dialog) == 11
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        view = app.screen
+        assert len(statuses(app)) == 3  # a grid: every planned trial is shown
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert app.run_state == "completed" and app.screen is view
+        assert statuses(app) == ["completed"] * 3
+        assert view.sweep_state == "completed" and view.finished == 3
+        assert view.has_class("-ended")
+        assert all(row.score is not None and row.epoch == 2 for row in view.rows.values())
+        assert len(view.ranked()) == 3 and view.plot.labels  # the leaders' curves
+        leaders = str(view.query_one("#sweep-leaders").render())
+        assert leaders.startswith("Leaderboard\n1. ")
         log = app.train_screen.log_view.text
-        assert app.controller.runs_started == 2 and app.run_state == "completed"
-        assert "trial 1/2 [learning_rate=0.005, hidden_sizes=16]" in log
-        assert "trial 2/2 [learning_rate=0.01, hidden_sizes=16]" in log
-        assert "Sweep done: 2 trials. Best: trial " in log
-        assert log.count("finished: 2 epochs") == 2
-        # the form is the one the sweep started from again
-        assert app.train_screen.form.config() == SMALL
+        assert "3 trials (grid search, pruning none) on 2 workers" in log
+        assert f"Sweep {view.sweep_name} done: 3 trials. Best: " in log
+        assert app.train_screen.form.config() == SMALL  # the form never changed
+        assert app.controller.runs_started == 0  # the app itself trained nothing
+
+        await pilot.press("escape")  # back to the form; F2 ranks the trials
+        await wait_for(pilot, lambda: app.screen is app.train_screen, "the train screen")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs screen")
     runs = RunStore(tmp_path).list()
     assert sorted((r.config.learning_rate, r.status) for r in runs) == [
-        (0.005, "completed"), (0.01, "completed")]
+        (0.005, "completed"), (0.01, "completed"), (0.02, "completed")]
     for run in runs:
-        assert run.name.startswith("sweep-")
+        assert run.name.startswith(view.sweep_name + "-")
         assert run.config == SMALL.replace(learning_rate=run.config.learning_rate,
                                            hidden_sizes=(16,))
         assert run.epochs_completed == 2 and run.test_acc is not None
+    doc = sweep_record(RunStore(tmp_path), view.sweep_name)
+    assert doc["status"] == "completed" and doc["where"] == "2 local processes"
+    assert [t["status"] for t in doc["trials_run"]] == ["completed"] * 3
 
 
-async def test_f7_stops_the_trial_and_cancels_the_rest_of_the_sweep(
+async def test_f7_stops_the_whole_sweep_and_f12_toggles_its_view(
         small_dataset: Dataset, tmp_path: Path) -> None:
     app = make(small_dataset, tmp_path, epochs=LONG)
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_dialog(pilot)
         await type_into(pilot, dialog, "vary-0", "learning_rate: 0.005 0.01 0.02")
-        await start_by_keys(pilot, dialog)
-        await wait_for(pilot, lambda: trainer_of(app) is not None
-                       and trainer_of(app).state.step > 0,
-                       "the first trial's first step")
-        sweep = app.controller.sweeps.progress
-        assert sweep is not None and sweep.index == 0
-        await pilot.press("f12")  # one run at a time: no second sweep meanwhile
-        assert not isinstance(app.screen, SweepDialog)
+        await type_into(pilot, dialog, "workers", "2")
+        await pilot.click("#ok")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep view")
+        view = app.screen
+        await wait_for(pilot, lambda: sum(r.epoch >= 1 for r in view.rows.values()) == 2,
+                       "both workers' first epochs")
+        assert statuses(app).count("running") == 2 and statuses(app)[2] == "queued"
+        assert len(view.plot.labels) == 2  # the two running trials' curves
+        await pilot.press("f12")  # hides the view; the sweep goes on
+        await wait_for(pilot, lambda: app.screen is app.train_screen, "the train screen")
+        await pilot.press("f12")  # shows it again, up to date
+        await wait_for(pilot, lambda: app.screen is view, "the view again")
         await pilot.press("f7")
-        await wait_for(pilot, lambda: app.run_state == "stopped", "the trial to stop")
-        await pilot.pause(0.3)
-        assert app.controller.sweeps.progress is None and not app.controller.active
-        assert app.controller.runs_started == 1
-        assert ("Sweep ended at trial 1/3 [learning_rate=0.005, hidden_sizes=32] (stopped): "
-                "2 trials not run.") in app.train_screen.log_view.text
-        assert app.train_screen.form.config() == SMALL.replace(epochs=LONG)
-    runs = RunStore(tmp_path).list()
-    assert [(r.config.learning_rate, r.status) for r in runs] == [(0.005, "stopped")]
+        assert app.run_state in ("stopping", "stopped")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to stop")
+        await pilot.pause(0.1)
+        assert app.run_state == "stopped" and view.sweep_state == "stopped"
+        assert "stopped" in str(view.query_one("#sweep-header").render())
+        log = app.train_screen.log_view.text
+        assert f"Stopping sweep {view.sweep_name}: running trials stop at their next batch" in log
+        assert ("continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume "
+                f"{view.sweep_name}") in log
+        assert statuses(app) == ["interrupted", "interrupted", "queued"]
+    doc = sweep_record(RunStore(tmp_path), view.sweep_name)
+    assert doc["status"] == "stopped"
+    assert [t["status"] for t in doc["trials_run"]] == ["interrupted", "interrupted"]
+    assert sorted(r.status for r in RunStore(tmp_path).list()) == ["stopped", "stopped"]
+
+
+async def test_a_pruned_trial_is_shown_and_recorded_as_pruned(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    base = TrainConfig(hidden_sizes=(16,), epochs=3, batch_size=100, seed=0, subset=1500,
+                       learning_rate=0.05, optimizer="sgd", val_fraction=500 / 60000)
+    app = create_app(base, dataset=small_dataset, timing=False, runs_dir=tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.controller.sweeps.start(check_sweep(base, ["learning_rate: 0.1 0.2 1e-05"],
+                                                prune="asha", workers="1"), "asha")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert statuses(app) == ["completed", "completed", "pruned"]
+        pruned = app.controller.sweeps.view.rows[2]
+        assert 1 <= pruned.epoch < 3 and pruned.score is not None
+        assert app.run_state == "completed"
+    assert RunStore(tmp_path).load("asha-002").status == "pruned"
 
 
 async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
@@ -181,11 +296,12 @@ async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
     base = SMALL.replace(hidden_sizes=(8,), optimizer="sgd", activation="leaky_relu", epochs=1)
     app = create_app(base, dataset=small_dataset, timing=False, runs_dir=tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        app.controller.sweeps.start(plan_sweep(base, ["learning_rate: 1000 0.05"]), base)
-        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
-                       and not app.controller.active, "the sweep to end")
-        assert app.controller.runs_started == 2 and app.run_state == "completed"
-        assert "Sweep done: 2 trials." in app.train_screen.log_view.text
+        app.controller.sweeps.start(check_sweep(base, ["learning_rate: 1000 0.05"],
+                                                workers="1"))
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert statuses(app) == ["diverged", "completed"] and app.run_state == "completed"
+        assert "done: 2 trials." in app.train_screen.log_view.text
     runs = RunStore(tmp_path).list()
     assert sorted((r.config.learning_rate, r.status) for r in runs) == [
         (0.05, "completed"), (1000.0, "diverged")]
@@ -193,17 +309,37 @@ async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
 
 async def test_a_sweep_over_two_fields_ends_with_its_labels_shown_as_typed(
         small_dataset: Dataset, tmp_path: Path) -> None:
-    """The end-of-sweep toast names trials like ``[hidden_sizes=16, epochs=1]``: plain text,
-    not markup (it used to stop the app with a MarkupError)."""
+    """The end-of-sweep toast names the best trial like ``[hidden_sizes=16, epochs=1]``:
+    plain text, not markup (it used to stop the app with a MarkupError)."""
     app = make(small_dataset, tmp_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        app.controller.sweeps.start(plan_sweep(SMALL, ["hidden_sizes: 16", "epochs: 1 2"]), SMALL)
-        await wait_for(pilot, lambda: app.controller.sweeps.progress is None
-                       and not app.controller.active, "the sweep to end")
+        app.controller.sweeps.start(check_sweep(SMALL, ["hidden_sizes: 16", "epochs: 1 2"],
+                                                workers="1"))
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
         await pilot.pause(0.2)
-        assert app.is_running and app.controller.runs_started == 2
+        assert app.is_running and app.run_state == "completed"
         shown = toasts(app)
-        assert any("Best: trial " in t and "[hidden_sizes=16, epochs=" in t for t in shown), shown
+        assert any("Best: " in t and "[hidden_sizes=16, epochs=" in t for t in shown), shown
+
+
+async def test_a_sweep_that_cannot_start_says_why_and_leaves_the_app_idle(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """Nothing listens at the cluster's address: one clear line, and the app can run again."""
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        settings = check_sweep(SMALL, ["learning_rate: 0.005 0.01"], workers="1")
+        app.controller.sweeps.executor_for = _unreachable
+        app.controller.sweeps.start(settings)
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert app.run_state == "failed"
+        assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in (
+            app.train_screen.log_view.text)
+        assert not app.controller.active  # F5 may start a run again
+
+
+def _unreachable(settings):  # noqa: ANN001, ANN202
+    raise SweepError("cannot reach the Dask scheduler at tcp://127.0.0.1:9: refused")
 
 
 async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
@@ -230,3 +366,123 @@ async def test_enter_in_the_grid_moves_on_and_adds_lines_instead_of_starting(
         await pilot.pause()
         assert app.focused is dialog.query_one("#sample", Input) and app.screen is dialog
         assert app.controller.runs_started == 0 and len(dialog.trials) == 4
+
+
+async def _finished_sweep(pilot: Pilot) -> None:
+    """A seeded two-trial sweep trained in this process, ended, its view settled."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.train_screen.query("DigitViewer"), "the screen")
+    await wait_for(pilot, lambda: app.train_screen.digits.dataset is not None, "the images")
+    app.controller.sweeps.start(check_sweep(SMALL, ["learning_rate: 0.005 0.02",
+                                                   "hidden_sizes: 16"], workers="1"),
+                                "sweep-demo")
+    await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+    await pilot.pause(0.2)  # the end's toast is posted, then cleared
+    app.clear_notifications()
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24"),
+                                  pytest.param((120, 40), id="120x40")])
+def test_sweep_view_snapshot(snap_compare, small_dataset: Dataset, tmp_path: Path,  # noqa: ANN001
+                             size: tuple[int, int]) -> None:
+    """The sweep view after a seeded sweep: trials, leaderboard, the leaders' curves."""
+    assert snap_compare(make(small_dataset, tmp_path), terminal_size=size,
+                        run_before=_finished_sweep)
+
+
+def test_the_relay_throttles_epochs_per_trial_and_never_drops_the_last() -> None:
+    """Epoch messages of a trial come at most once per interval; the newest waits and goes
+    out before the trial's end; each carries the whole curve so far (so one may replace an
+    older one still queued)."""
+    posted: list[object] = []
+    relay = TrialRelay("s", posted.append, interval=3600.0)
+    trial = Trial(0, SMALL.replace(epochs=3), {"learning_rate": 0.01})
+
+    def epoch(n: int) -> EpochEnded:
+        return EpochEnded(epoch=n, epochs=3, epoch_seconds=0.1, train_loss=1.0, train_acc=0.5,
+                          val_loss=1.0, val_acc=0.5 + n / 10, test_loss=1.0, test_acc=0.4,
+                          lr=0.01)
+
+    relay(TrialUpdate(trial, "queued", "s-000"))
+    relay(TrialUpdate(trial, "running", "s-000"))
+    for n in (1, 2, 3):
+        relay(TrialUpdate(trial, "running", "s-000", event=epoch(n)))
+    relay(TrialUpdate(trial, "completed", "s-000"))
+    kinds = [type(m).__name__ for m in posted]
+    assert kinds == ["TrialQueued", "TrialStarted", "TrialEpoch", "TrialEpoch", "TrialEnded"]
+    first, last = posted[2], posted[3]
+    assert isinstance(first, msg.TrialEpoch) and isinstance(last, msg.TrialEpoch)
+    assert first.epoch == 1 and last.epoch == 3  # epoch 2 was coalesced into epoch 3's
+    assert last.curve == ((1.0, 60.0), (2.0, 70.0), (3.0, 80.0))
+    assert last.can_replace(first) and not last.can_replace(
+        msg.TrialEpoch("s", "s-001", 1, 3, 0.5, ()))
+    assert posted[0].varied == (("learning_rate", "0.01"),)
+
+
+async def test_quitting_during_a_sweep_stops_it_and_leaves_it_resumable(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path, epochs=LONG)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.controller.sweeps.start(check_sweep(app.initial_config,
+                                                ["learning_rate: 0.005 0.01"], workers="2"),
+                                    "quit")
+        view = app.controller.sweeps.view
+        await wait_for(pilot, lambda: all(r.epoch >= 1 for r in view.rows.values()),
+                       "both trials' first epochs")
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: not app.is_running, "the app to exit")
+    assert app.controller.sweeps.done.wait(30)
+    doc = sweep_record(RunStore(tmp_path), "quit")
+    assert doc["status"] == "stopped"
+    assert [t["status"] for t in doc["trials_run"]] == ["interrupted", "interrupted"]
+    for entry in doc["trials_run"]:
+        assert (tmp_path / entry["run"] / "last.npz").exists()  # resumable from there
+
+
+async def test_a_stopped_sweep_resumes_from_the_palette_where_it_stopped(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path, epochs=20)
+    async with app.run_test(size=(100, 32)) as pilot:
+        sweeps = app.controller.sweeps
+        sweeps.resume()  # nothing stopped yet: says so
+        assert "No stopped sweep to resume" in app.train_screen.log_view.text
+        sweeps.start(check_sweep(app.initial_config, ["learning_rate: 0.005 0.01"],
+                                 workers="1"), "again")
+        first = sweeps.view
+        await wait_for(pilot, lambda: first.rows[0].epoch >= 1, "the first trial's epoch")
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to stop")
+        assert first.sweep_state == "stopped" and statuses(app)[0] == "interrupted"
+        assert "Resume sweep" in [c.title for c in app.get_system_commands(app.screen)]
+        sweeps.resume()
+        assert sweeps.running and sweeps.view is not first
+        await wait_for(pilot, lambda: sweep_ended(app), "the resumed sweep to end")
+        await pilot.pause(0.1)
+        assert app.run_state == "completed" and statuses(app) == ["completed", "completed"]
+        assert "Sweep again: resumed, 2 trials" in app.train_screen.log_view.text
+    store = RunStore(tmp_path)
+    assert sweep_record(store, "again")["status"] == "completed"
+    epochs = [r["epoch"] for r in read_metrics(store.path_of("again-000") / "metrics.csv")]
+    assert epochs == list(range(1, 21))  # went on from its last epoch, none twice
+
+
+async def test_a_sweep_on_a_dask_cluster_given_by_its_address(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """The dialog's cluster field: trials train on the Dask workers, records come home."""
+    distributed = pytest.importorskip("distributed")  # installed by make ([cluster] extra)
+    with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1,
+                                  processes=True, dashboard_address=None) as cluster:
+        app = make(small_dataset, tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            app.controller.sweeps.start(check_sweep(
+                SMALL, ["learning_rate: 0.005 0.01"], cluster=cluster.scheduler_address),
+                "dask")
+            await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+            await pilot.pause(0.1)
+            assert statuses(app) == ["completed", "completed"]
+            header = str(app.controller.sweeps.view.query_one("#sweep-header").render())
+            assert cluster.scheduler_address in header
+    doc = sweep_record(RunStore(tmp_path), "dask")
+    assert doc["where"].startswith(f"Dask cluster {cluster.scheduler_address}")
+    assert [r.status for r in RunStore(tmp_path).list()] == ["completed", "completed"]

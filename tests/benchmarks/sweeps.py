@@ -1,0 +1,308 @@
+"""Sweeps that scale (issue 9): measured, never asserted.
+
+    parallel_vs_serial   8 trials of the fast preset on 2 local worker processes against the
+                         same 8 one after another in this process (target >= 1.8x)
+    dask_overhead        the same 8 trials on a Dask LocalCluster (127.0.0.1, 2 worker
+                         processes, no dashboard) against the 2 local processes: extra
+                         seconds per trial (target <= 0.3 s)
+    pruning_and_search   a fixed 16-trial random sweep over learning rate, hidden sizes and
+                         batch size, trained in full, pruned by ASHA, and searched by TPE
+                         with the same budget and seed: best validation accuracy, epochs
+                         trained (ASHA: within 0.3 points using <= 40% of the epochs)
+
+Every sweep is the engine's :class:`~engine.sweep.Sweep`, recording into a throwaway runs
+directory; trial wall times include the executors' start-up (what a user waits for).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine import PRESETS
+from engine.runs import RunStore, read_metrics
+from engine.sweep import (
+    DaskExecutor,
+    Executor,
+    InProcessExecutor,
+    LocalProcessExecutor,
+    Sweep,
+    TrialUpdate,
+)
+
+#: Eight learning rates around the fast preset's own: the same data and work for every trial
+#: (a seed would change the split and so reload the data).
+RATES = ["0.001", "0.0015", "0.002", "0.0025", "0.003", "0.0035", "0.004", "0.005"]
+#: The fixed search space of the pruning and search comparison.
+SPACE_VARY = [("hidden_sizes", ["32", "64", "128"]), ("batch_size", ["32", "64", "128", "256"])]
+SPACE_SAMPLES = ["learning_rate=log:1e-4:1e-1"]
+#: Epochs of each trial there: ASHA's rungs (min 1, factor 3) fall at 1, 3 and 9.
+SEARCH_EPOCHS = 9
+
+
+def _timed_sweep(executor: Callable[[], Executor], root: Path, name: str,
+                 **kwargs: Any) -> dict[str, Any]:
+    """Run one sweep (its executor built inside the timing); seconds, trials, scores."""
+    store = RunStore(root)
+    order: list[int] = []
+
+    def on_update(update: TrialUpdate) -> None:
+        if update.status in ("completed", "pruned", "diverged", "failed"):
+            order.append(update.trial.index)
+
+    start = time.perf_counter()
+    sweep = Sweep(kwargs.pop("base", PRESETS["fast"]), store=store, name=name,
+                  executor=executor(), on_update=on_update, **kwargs)
+    sweep.run()
+    seconds = time.perf_counter() - start
+    entries = [sweep.entries[i] for i in sorted(sweep.entries)]
+    epochs = []
+    for entry in entries:
+        rows = read_metrics(store.path_of(entry["run"]) / "metrics.csv")
+        epochs.append(len(rows))
+    return {"seconds": seconds, "trials": len(entries), "where": sweep.settings["where"],
+            "statuses": [e["status"] for e in entries],
+            "scores": [e["score"] for e in entries], "epochs": epochs}
+
+
+class _KeptOpen:
+    """An executor whose workers outlive the sweep (to time warm workers)."""
+
+    def __init__(self, inner: LocalProcessExecutor) -> None:
+        self.inner = inner
+        self.slots, self.where = inner.slots, inner.where
+
+    def submit(self, task: Any) -> None:
+        self.inner.submit(task)
+
+    def messages(self, timeout: float) -> list[Any]:
+        return self.inner.messages(timeout)
+
+    def cancel(self, key: str) -> None:
+        self.inner.cancel(key)
+
+    def close(self) -> None:
+        pass
+
+
+def parallel_vs_serial(log: Callable[[str], None] = print) -> dict[str, Any]:
+    """8 fast-preset trials one after another (this process) and on 2 local processes: cold
+    (the workers start inside the timing: spawn, imports, each loads the data once) and warm
+    (the same workers after a first sweep, imports done and data loaded)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log("8 trials of the fast preset, one after another in this process")
+        serial = _timed_sweep(InProcessExecutor, Path(tmp) / "serial", "serial",
+                              vary=[("learning_rate", RATES)])
+        log(f"  {serial['seconds']:.1f} s; now on 2 local worker processes")
+        t0 = time.perf_counter()
+        LocalProcessExecutor(2).close()
+        startup = time.perf_counter() - t0
+        parallel = _timed_sweep(lambda: LocalProcessExecutor(2), Path(tmp) / "parallel",
+                                "parallel", vary=[("learning_rate", RATES)])
+        log(f"  {parallel['seconds']:.1f} s (start and stop of 2 idle workers alone: "
+            f"{startup:.1f} s); again on 2 warm workers")
+        pool = LocalProcessExecutor(2)
+        try:
+            _timed_sweep(lambda: _KeptOpen(pool), Path(tmp) / "warmup", "warmup",
+                         vary=[("learning_rate", RATES[:2])])
+            warm = _timed_sweep(lambda: _KeptOpen(pool), Path(tmp) / "warm", "warm",
+                                vary=[("learning_rate", RATES)])
+        finally:
+            pool.close()
+        log(f"  {warm['seconds']:.1f} s")
+    return {"serial": serial, "parallel": parallel, "warm": warm, "pool_start_stop_s": startup,
+            "ratio": serial["seconds"] / parallel["seconds"],
+            "ratio_warm": serial["seconds"] / warm["seconds"]}
+
+
+def dask_overhead(local_seconds: float, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The same 8 trials on a Dask LocalCluster of 2 single-threaded worker processes."""
+    from distributed import LocalCluster
+
+    with tempfile.TemporaryDirectory() as tmp, LocalCluster(
+            host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
+            dashboard_address=None) as cluster:
+        log(f"8 trials on a Dask LocalCluster at {cluster.scheduler_address}")
+        # the cluster is up before the timing starts (a user's cluster already runs); the
+        # client's connection is inside it
+        dask = _timed_sweep(lambda: DaskExecutor(cluster.scheduler_address), Path(tmp),
+                            "dask", vary=[("learning_rate", RATES)])
+    per_trial = (dask["seconds"] - local_seconds) / dask["trials"]
+    log(f"  {dask['seconds']:.1f} s: {per_trial:+.2f} s per trial against local processes")
+    return {"dask": dask, "overhead_per_trial_s": per_trial}
+
+
+def _best_after(run: dict[str, Any], n: int) -> float | None:
+    scores = [s for s in run["scores"][:n] if s is not None]
+    return max(scores) if scores else None
+
+
+def pruning_and_search(log: Callable[[str], None] = print, *, budget: int = 16,
+                       seed: int = 0) -> dict[str, Any]:
+    """Full random sweep, the same sweep pruned by ASHA, and TPE with the same budget and
+    seed, each on 2 local processes."""
+    base = PRESETS["fast"].replace(epochs=SEARCH_EPOCHS)
+    out: dict[str, Any] = {"budget": budget, "seed": seed, "epochs_per_trial": SEARCH_EPOCHS,
+                           "space": {"vary": SPACE_VARY, "samples": SPACE_SAMPLES}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, search, prune in (("random", "random", "none"),
+                                     ("random+asha", "random", "asha"),
+                                     ("tpe", "tpe", "none")):
+            log(f"{budget} trials: {search} search, pruning {prune}")
+            run = _timed_sweep(lambda: LocalProcessExecutor(2), Path(tmp) / label,
+                               label.replace("+", "-"), base=base, vary=SPACE_VARY,
+                               samples=SPACE_SAMPLES, search=search, budget=budget,
+                               seed=seed, prune=prune)
+            run["best"] = _best_after(run, budget)
+            run["best_after_8"] = _best_after(run, 8)
+            run["epochs_trained"] = sum(run["epochs"])
+            log(f"  best {100 * (run['best'] or 0):.2f}% after {run['epochs_trained']} epochs,"
+                f" {run['seconds']:.0f} s")
+            out[label] = run
+    full, asha = out["random"], out["random+asha"]
+    out["asha_gap_points"] = (100 * (full["best"] - asha["best"])
+                              if full["best"] is not None and asha["best"] is not None
+                              else None)
+    out["asha_epoch_share"] = asha["epochs_trained"] / max(1, full["epochs_trained"])
+    return out
+
+
+def rows(res: dict[str, Any], row: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table rows of the sweep figures (``row`` is report._row)."""
+    sw = res.get("sweeps")
+    if not sw:
+        return []
+    s = "9 sweeps"
+    out = []
+    pvs = sw.get("parallel_vs_serial")
+    if pvs:
+        out += [
+            row(s, "8 fast-preset trials one after another (this process)",
+                pvs["serial"]["seconds"], "s", ".1f"),
+            row(s, "the same on 2 local worker processes (incl. their start)",
+                pvs["parallel"]["seconds"], "s", ".1f"),
+            row(s, "throughput, 2 local workers / one after another", pvs["ratio"], "x",
+                ".2f", ">= 1.8", pvs["ratio"] >= 1.8),
+            row(s, "start and stop of 2 idle local workers", pvs["pool_start_stop_s"], "s",
+                ".2f"),
+            row(s, "the same 8 on 2 warm workers (imports done, data loaded)",
+                pvs["warm"]["seconds"], "s", ".1f"),
+            row(s, "throughput, 2 warm workers / one after another", pvs["ratio_warm"], "x",
+                ".2f"),
+        ]
+    dk = sw.get("dask_overhead")
+    if dk:
+        out += [
+            row(s, "the same on a Dask LocalCluster (2 worker processes)",
+                dk["dask"]["seconds"], "s", ".1f"),
+            row(s, "Dask overhead per trial against local processes",
+                dk["overhead_per_trial_s"], "s", ".2f", "<= 0.3",
+                dk["overhead_per_trial_s"] <= 0.3),
+        ]
+    kl = sw.get("key_latency")
+    if kl:
+        out += [
+            row(s, "sweep view, 2 workers training: key to screen, median", kl["median_ms"],
+                "ms", ".0f"),
+            row(s, "the same, slowest key", kl["max_ms"], "ms", ".0f", "<= 200",
+                kl["max_ms"] <= 200),
+        ]
+    ps = sw.get("pruning_and_search")
+    if ps:
+        full, asha, tpe = ps["random"], ps["random+asha"], ps["tpe"]
+        n = ps["budget"]
+        out += [
+            row(s, f"random search, {n} trials x {ps['epochs_per_trial']} epochs: best val",
+                100 * full["best"], "%", ".2f"),
+            row(s, "the same pruned by ASHA: best val", 100 * asha["best"], "%", ".2f"),
+            row(s, "ASHA: points below the full sweep's best", ps["asha_gap_points"], "pt",
+                ".2f", "<= 0.3", ps["asha_gap_points"] <= 0.3),
+            row(s, "ASHA: share of the full sweep's epochs", 100 * ps["asha_epoch_share"], "%",
+                ".0f", "<= 40", ps["asha_epoch_share"] <= 0.4),
+            row(s, "random search: best val after 8 trials", 100 * full["best_after_8"], "%",
+                ".2f"),
+            row(s, "TPE, same budget and seed: best val after 8 trials",
+                100 * tpe["best_after_8"], "%", ".2f"),
+            row(s, f"random search: best val after {n} trials", 100 * full["best"], "%",
+                ".2f"),
+            row(s, f"TPE: best val after {n} trials", 100 * tpe["best"], "%", ".2f"),
+        ]
+    return out
+
+
+async def _keys_during_sweep(rounds: int, seed: int) -> dict[str, Any]:
+    import asyncio
+    import random
+
+    from textual import events
+
+    from nnfs_tui.app import create_app
+    from nnfs_tui.dialogs.sweep import check_sweep
+    from nnfs_tui.screens import HelpScreen
+    from nnfs_tui.screens.sweep import SweepScreen
+    from tests.benchmarks.key_latency import APP_SIZE, GIVE_UP_S, FrameProbe, summarize
+
+    rng = random.Random(seed)
+    deadline = time.monotonic() + 300
+
+    async def until(condition: Callable[[], bool], what: str) -> None:
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app did not reach {what}")
+            await asyncio.sleep(0.01)
+
+    base = PRESETS["fast"].replace(epochs=1000)
+    with tempfile.TemporaryDirectory(prefix="nnfs-bench-sweep-keys-") as runs_dir:
+        app = create_app(base, timing=True, runs_dir=runs_dir)
+        async with app.run_test(size=APP_SIZE):
+            await until(lambda: bool(app.train_screen.query("DigitViewer"))
+                        and app.train_screen.digits.dataset is not None, "the test images")
+            sweeps = app.controller.sweeps
+            sweeps.start(check_sweep(base, ["learning_rate: 0.002 0.003"], workers="2"),
+                         "keys")
+            view = sweeps.view
+            assert view is not None
+            await until(lambda: len(view.rows) == 2
+                        and all(r.epoch >= 2 for r in view.rows.values()),
+                        "both trials' second epoch")
+            probe = FrameProbe(app)
+
+            def post(key: str) -> None:
+                event = events.Key(key, None)
+                event.set_sender(app)
+                app._driver.send_message(event)
+
+            by_key: dict[str, list[float]] = {"help opens": [], "help closes": []}
+            for _ in range(rounds):
+                for key, what, kind in (("f1", "help opens", HelpScreen),
+                                        ("escape", "help closes", SweepScreen)):
+                    future = probe.expect(lambda s, k=kind: isinstance(s, k))
+                    sent = time.perf_counter()
+                    post(key)
+                    try:
+                        shown = await asyncio.wait_for(future, GIVE_UP_S)
+                    except TimeoutError:
+                        shown = sent + GIVE_UP_S
+                    by_key[what].append(1000 * (shown - sent))
+                    await asyncio.sleep(rng.uniform(0.08, 0.2))
+            epochs = sum(r.epoch for r in view.rows.values())
+            post("f7")
+            await until(lambda: not sweeps.running, "the sweep to stop")
+    latencies = [ms for values in by_key.values() for ms in values]
+    return {**summarize(latencies), "by_key": {k: summarize(v) for k, v in by_key.items()},
+            "trial_epochs_seen": epochs}
+
+
+def key_latency_during_sweep(rounds: int = 10, log: Callable[[str], None] = print,
+                             seed: int = 0) -> dict[str, Any]:
+    """Keys (F1, Escape) answered on the sweep view at 120x40 while 2 local workers train
+    the fast preset (the UI thread shares the 2 cores with them)."""
+    import asyncio
+
+    log(f"sweep view at 120x40, 2 local workers training: {rounds} x (F1, Escape)")
+    got = asyncio.run(_keys_during_sweep(rounds, seed))
+    log(f"  median {got['median_ms']:.0f} ms, slowest {got['max_ms']:.0f} ms")
+    return got
