@@ -94,7 +94,8 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
         epilog="Presets: " + "; ".join(f"{k}: {v}" for k, v in PRESET_DOCS.items())
         + ". Example: nnfs-train --activation sigmoid --optimizer momentum --l_rate 4. "
         "Also: 'nnfs-train runs' lists, exports and deletes recorded runs; 'nnfs-train sweep' "
-        "trains a grid or random sample of configs (each has --help).",
+        "trains a grid or random sample of configs; 'nnfs-train lr-find' suggests a "
+        "learning rate (each has --help).",
     )
     single_run_only = argparse.SUPPRESS if sweep else None
     for heading, names in FLAG_GROUPS.items():
@@ -326,6 +327,8 @@ def _main(argv: list[str] | None) -> int:
         return runs_main(argv[1:])
     if argv[:1] == ["sweep"]:
         return sweep_main(argv[1:])
+    if argv[:1] == ["lr-find"]:
+        return lr_find_main(argv[1:])
     from engine.checkpoint import load_checkpoint
     from engine.session import RunSession
 
@@ -630,6 +633,72 @@ def sweep_main(argv: list[str]) -> int:
     if not args.json:
         print_runs_table(leaderboard(runs), sys.stdout)
     return EXIT_OK
+
+
+def build_lr_find_parser() -> argparse.ArgumentParser:
+    p = build_parser(sweep=True)
+    p.prog = "nnfs-train lr-find"
+    p.description = ("Learning-rate range test: train a throwaway copy of the model while the "
+                     "learning rate grows exponentially, stop when the smoothed loss blows up, "
+                     "and suggest a learning rate (see README).")
+    for action in p._actions:  # a range test records nothing and resumes nothing
+        if action.dest in ("resume", "name", "runs_dir"):
+            action.help = argparse.SUPPRESS
+    f = p.add_argument_group("lr-find")
+    f.add_argument("--start-lr", dest="start_lr", default=None, metavar="LR",
+                   help="the ramp's first learning rate (default 1e-6)")
+    f.add_argument("--end-lr", dest="end_lr", default=None, metavar="LR",
+                   help="the ramp's last learning rate (default 100)")
+    f.add_argument("--batches", default=None, metavar="N",
+                   help="batches in the ramp (default 300)")
+    return p
+
+
+def lr_find_main(argv: list[str]) -> int:
+    """``nnfs-train lr-find``: a learning-rate range test on the flags' config; prints the
+    suggestion (``--json``: one object with the curve)."""
+    from engine.data import load_dataset
+    from engine.lr_find import BATCHES, END_LR, START_LR, lr_find
+
+    args = build_lr_find_parser().parse_args(argv)
+    if args.save or args.no_record or args.resume or args.name:
+        raise UsageError("lr-find trains a throwaway copy; --save, --no-record, --resume and "
+                         "--name do not apply")
+    config, given = config_from_args(args)
+    resolve_threads(args.threads)
+    start = _float_arg("--start-lr", args.start_lr, START_LR)
+    end = _float_arg("--end-lr", args.end_lr, END_LR)
+    batches = BATCHES if args.batches is None else _int_arg("--batches", args.batches)
+    dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
+                           subset=config.subset, seed=config.seed)
+    result = lr_find(config, dataset, start_lr=start, end_lr=end, batches=batches,
+                     threads=args.threads)
+    if args.json:
+        print(json.dumps({"config": config.to_dict(), **result.to_dict()}))
+        return EXIT_OK
+    if result.suggestion is None:
+        print(f"no suggestion: {result.reason} after {len(result.lrs)} batches")
+        return EXIT_OK
+    if not args.quiet:
+        print(f"lr-find: {len(result.lrs)} batches, learning_rate {result.lrs[0]:.2g} to "
+              f"{result.lrs[-1]:.3g}, {result.reason}, {result.seconds:.1f}s")
+        steep = "-" if result.steepest is None else f"{result.steepest:.3g}"
+        print(f"steepest descent {steep}, minimum / 10 {result.min_over_10:.3g}")
+    print(f"suggested learning_rate {result.suggestion:.3g}  (nnfs-train --lr "
+          f"{result.suggestion:.3g})")
+    return EXIT_OK
+
+
+def _float_arg(name: str, text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{name} takes a number, not {text!r}") from None
+    if not (value > 0 and value == value and value != float("inf")):
+        raise UsageError(f"{name} takes a positive number, not {text!r}")
+    return value
 
 
 def _int_arg(name: str, text: str) -> int:
