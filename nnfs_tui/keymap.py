@@ -35,6 +35,9 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Form", (
         ("Tab, Shift+Tab", "next / previous field"),
         ("Enter", "live field during a run: apply the value now"),
+        ("Ctrl+L", "learning-rate finder: a range test on a copy of the form's model (a few "
+                   "seconds), its curve on a log axis; Enter puts the suggestion into "
+                   "learning_rate, Esc closes"),
         ("Enter, Space", "open a choice list"),
         ("Esc", "leave the form (to the digit viewer)"),
     )),

@@ -66,6 +66,7 @@ class TrainScreen(Screen[None]):
         Binding("question_mark", "app.help", "Help", show=False),
         Binding("q", "app.quit", "Quit", show=False),
         Binding("escape", "leave_form", "Leave the form", show=False),
+        Binding("ctrl+l", "lr_find", "LR find", show=False, priority=True),
     ]
 
     view: reactive[str] = reactive("loss")
@@ -197,6 +198,26 @@ class TrainScreen(Screen[None]):
             self.view = "digits"
         digits.focus()
 
+    def action_lr_find(self) -> None:
+        """Ctrl+L: the learning-rate finder on a copy of the form's model; Enter in it puts
+        the suggestion into the form's learning_rate (a live field: Enter applies it)."""
+        from nnfs_tui.dialogs.lr_find import LRFindDialog
+
+        try:
+            config = self.form.config()
+        except ConfigError as exc:
+            self.notify(str(exc), title="The form has an error", severity="error")
+            return
+
+        def use(rate: float | None) -> None:
+            if rate is not None:
+                field = self.form.control("learning_rate")
+                field.value = format_field("learning_rate", float(f"{rate:.3g}"))
+                field.focus()
+
+        self.app.push_screen(LRFindDialog(config, self.controller.dataset_for,
+                                          timing=self.timing), use)
+
     # -- the run, as the controller and its workers report it --------------------------------
     @property
     def _app(self) -> NNFSApp:
@@ -271,9 +292,9 @@ class TrainScreen(Screen[None]):
             "diverged": "diverged (loss not finite)",
             "failed": "failed (see the log)",
         }.get(state, state)
-        sweep = self.controller.sweeps.progress
-        if sweep is not None and state in ("training", "paused", "loading", "stopping"):
-            words = f"sweep trial {sweep.index + 1}/{len(sweep.trials)} · {words}"
+        if self.controller.sweeps.running and state in ("training", "stopping"):
+            # the sweep's trials train in its own worker: this screen's progress is not theirs
+            return "sweep stopping" if state == "stopping" else "sweep running (F12 shows it)"
         return words
 
     def update_run_status(self) -> None:
