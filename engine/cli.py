@@ -530,9 +530,17 @@ def runs_main(argv: list[str]) -> int:
         path = store.export_csv(args.export, runs)
         print(f"wrote {len(runs)} runs to {path}")
         return EXIT_OK
-    if args.json:
-        for run in runs:
-            print(json.dumps(_finite(run.row())))
+    if args.json:  # the table's row, plus what the parallel-coordinates view draws
+        from engine.runs.parallel import plot_data
+
+        data = plot_data(runs)
+        axes = [axis["name"] for axis in data["axes"]]
+        for run, drawn in zip(runs, data["runs"], strict=True):
+            row = _finite(run.row())
+            row["score"] = drawn["score"]
+            row["config"] = run.config.to_dict() if run.config is not None else None
+            row["axes"] = dict(zip(axes, drawn["positions"], strict=True))
+            print(json.dumps(row))
         return EXIT_OK
     if not runs:
         print(f"no runs in {store.root}")
