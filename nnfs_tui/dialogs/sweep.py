@@ -28,6 +28,7 @@ from engine.errors import ConfigError, NNFSError
 from engine.sweep import DASK_ENV, Search, Trial, parse_grid, parse_sample, parse_vary, plan
 from engine.sweep.executors import resolve_workers, resolve_workers_any
 from nnfs_tui.dialogs.form import FormDialog
+from nnfs_tui.widgets.text_field import TextField
 
 #: Lines of the "vary" part of the dialog at first, and at most (Enter on the last one,
 #: when it is filled in, adds one).
@@ -152,30 +153,30 @@ class SweepDialog(FormDialog[SweepSettings | None]):
                 yield self._vary_line(i, text)
             yield Label("Random samples: FIELD=log:LOW:HIGH or FIELD=uniform:LOW:HIGH ...",
                         classes="hint", markup=False)
-            yield Input("", id="sample", compact=True, select_on_focus=False,
+            yield TextField("", id="sample", compact=True, select_on_focus=False,
                         placeholder="e.g. learning_rate=log:1e-4:1e-1 dropout=uniform:0:0.5")
             with Horizontal(classes="sweep-row"):
                 yield Label("Draws per grid point ", markup=False)
-                yield Input("1", id="trials", compact=True, select_on_focus=False)
+                yield TextField("1", id="trials", compact=True, select_on_focus=False)
                 yield Label("  Seed ", markup=False)
-                yield Input("0", id="seed", compact=True, select_on_focus=False)
+                yield TextField("0", id="seed", compact=True, select_on_focus=False)
                 yield Label("  Workers ", markup=False)
-                yield Input("auto", id="workers", compact=True, select_on_focus=False,
+                yield TextField("auto", id="workers", compact=True, select_on_focus=False,
                             placeholder="N|auto")
             with Horizontal(classes="sweep-row"):
                 yield Label("Dask cluster ", markup=False)
-                yield Input(os.environ.get(DASK_ENV, ""), id="cluster", compact=True,
+                yield TextField(os.environ.get(DASK_ENV, ""), id="cluster", compact=True,
                             select_on_focus=False,
                             placeholder="blank: this machine; tcp://127.0.0.1:8786")
             with Horizontal(classes="sweep-row"):
                 yield Label("Search ", markup=False)
-                yield Input("grid", id="search", compact=True, select_on_focus=False,
+                yield TextField("grid", id="search", compact=True, select_on_focus=False,
                             placeholder="grid|random|tpe")
                 yield Label("  Budget ", markup=False)
-                yield Input("", id="budget", compact=True, select_on_focus=False,
+                yield TextField("", id="budget", compact=True, select_on_focus=False,
                             placeholder="trials")
                 yield Label("  Pruning ", markup=False)
-                yield Input("none", id="prune", compact=True, select_on_focus=False,
+                yield TextField("none", id="prune", compact=True, select_on_focus=False,
                             placeholder="none|asha|median")
             yield Static("", id="sweep-error", classes="error", markup=False)
             yield Static("", id="sweep-summary", markup=False)
@@ -185,7 +186,7 @@ class SweepDialog(FormDialog[SweepSettings | None]):
 
     @staticmethod
     def _vary_line(index: int, text: str = "") -> Input:
-        return Input(text, id=f"vary-{index}", compact=True, select_on_focus=False,
+        return TextField(text, id=f"vary-{index}", compact=True, select_on_focus=False,
                      classes="vary",
                      placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
 
