@@ -271,9 +271,9 @@ class TrainScreen(Screen[None]):
             "diverged": "diverged (loss not finite)",
             "failed": "failed (see the log)",
         }.get(state, state)
-        sweep = self.controller.sweeps.progress
-        if sweep is not None and state in ("training", "paused", "loading", "stopping"):
-            words = f"sweep trial {sweep.index + 1}/{len(sweep.trials)} · {words}"
+        sweeps = self.controller.sweeps
+        if sweeps.running:  # the trials, not the train screen's last run
+            return sweeps.status_words(state)
         return words
 
     def update_run_status(self) -> None:
@@ -365,6 +365,7 @@ class TrainScreen(Screen[None]):
         relay posts: each reaches the plots, the progress line and the log."""
         if not self._current(message):
             return
+        warned = self.progress.warning
         for e in message.events:
             self.progress.update_epoch(e)
         self.update_run_status()
@@ -377,6 +378,10 @@ class TrainScreen(Screen[None]):
                 f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} "
                 f"{format_percent(e.train_acc)}{val} · test {e.test_loss:.4f} "
                 f"{format_percent(e.test_acc)} ({self._seconds(e.epoch_seconds)})", "epoch")
+        warning = self.progress.warning
+        if warning is not None and (warned is None or warning.short != warned.short):
+            self.log_line(f"Warning after epoch {message.events[-1].epoch}: "
+                          f"{warning.short}: {warning.detail}.", "warning")
 
     def on_layer_stats_ready(self, message: msg.LayerStatsReady) -> None:
         """Layer statistics of the epochs that ended: kept for F4, and shown if it is open."""

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine import events as ev
+from engine.metrics import RunWarning, training_warning
 from nnfs_tui.widgets.live import LiveView
 
 NO_TIME = "--:--"
@@ -74,11 +75,16 @@ class ProgressLine(LiveView, Widget):
         """Training seconds of the run so far (pauses excluded)."""
         self.learning_rate: float | None = None
         """Learning rate of the latest update (after the schedule)."""
+        self.n_classes = 10
+        """Classes of the run's data: what chance accuracy and chance loss are."""
+        self.warning: RunWarning | None = None
+        """What looks wrong after the latest epoch (exploding loss, chance accuracy)."""
 
     # -- updates from the app ----------------------------------------------------------------
     def start(self, event: ev.RunStarted) -> None:
         self.reset(event.config.epochs, epoch_done=event.start_epoch, elapsed=0.0)
         self.has_val = event.n_val > 0
+        self.n_classes = event.n_classes
 
     def update_batch(self, event: ev.BatchEnded) -> None:
         self.last_batch = event
@@ -93,6 +99,7 @@ class ProgressLine(LiveView, Widget):
         if score is not None and math.isfinite(score) and (
                 self.best_val is None or score > self.best_val):
             self.best_val, self.best_epoch = score, event.epoch
+        self.warning = training_warning(event.train_loss, event.train_acc, self.n_classes)
         self.redraw_soon()
 
     def finish(self, event: ev.RunFinished) -> None:
@@ -121,6 +128,10 @@ class ProgressLine(LiveView, Widget):
             if score is not None and math.isfinite(score) and (
                     self.best_val is None or score > self.best_val):
                 self.best_val, self.best_epoch = score, int(row.get("epoch", 0))
+        last = rows[-1] if rows else {}
+        self.warning = (training_warning(last["train_loss"], last["train_acc"], self.n_classes)
+                        if last.get("train_loss") is not None
+                        and last.get("train_acc") is not None else None)
         self.elapsed = elapsed
         self.learning_rate = None
         self.refresh(layout=True)
@@ -204,6 +215,8 @@ class ProgressLine(LiveView, Widget):
         ]
         if state is not None:
             chunks.append(Text(state[0], style=state[1]))
+        if self.warning is not None and self.status != "diverged":
+            chunks.append(Text(f"⚠ {self.warning.short}", style="bold red"))
         timing = Text(f"{times}  {speed}")
         lines: list[Text] = []
         bar_width = width - len(head) - len(counts) - len(timing) - 4
