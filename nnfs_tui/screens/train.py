@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 MIN_SIZE = (80, 24)
 """The smallest terminal the screen draws in (columns, rows)."""
 WIDE_SIZE = (110, 34)
+#: Below this width the digit viewer narrows (shorter probability bars) so the log beside it
+#: keeps a readable width (about 30 columns at 110, 40 at 120).
+ROOMY_WIDTH = 140
 """From this size on, curves, digits and log are all visible."""
 VIEWS = ("loss", "accuracy", "digits", "log")
 #: Seconds between redraws of the progress line while another screen covers this one (help,
@@ -166,6 +169,7 @@ class TrainScreen(Screen[None]):
     def _fit(self, width: int, height: int) -> None:
         too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(too_small, "-too-small")
+        self.set_class(width < ROOMY_WIDTH, "-medium")
         self.compact = width < WIDE_SIZE[0] or height < WIDE_SIZE[1]
         if too_small:
             self.query_one("#too-small", Static).update(

@@ -45,7 +45,8 @@ def format_number(value: float | None) -> str:
 
 
 class ProgressLine(LiveView, Widget):
-    """What the run is doing now, in two or three lines (more when the widget is narrow)."""
+    """What the run is doing now, in two lines: the bar, then the numbers that fit (the best
+    score, the state and a warning always; loss, accuracy, lr and times as room allows)."""
 
     DEFAULT_CSS = """
     ProgressLine { height: auto; min-height: 2; }
@@ -203,37 +204,47 @@ class ProgressLine(LiveView, Widget):
             "diverged": ("DIVERGED", "bold red"),
             "failed": ("could not start", "bold red"),
         }.get(self.status)
-        chunks = [
-            Text.assemble(("loss ", "dim"), format_number(b.loss if b else None)),
-            Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None)),
-            Text.assemble(("lr ", "dim"),
-                          "-" if self.learning_rate is None else f"{self.learning_rate:.2e}"),
-            Text.assemble(("best val " if self.has_val else "best test ", "dim"),
-                          format_percent(self.best_val),
-                          (f" (ep {self.best_epoch})" if self.best_val is not None else "",
-                           "dim")),
-        ]
+        loss = Text.assemble(("loss ", "dim"), format_number(b.loss if b else None))
+        acc = Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None))
+        lr = Text.assemble(("lr ", "dim"),
+                           "-" if self.learning_rate is None else f"{self.learning_rate:.2e}")
+        which = "best val " if self.has_val else "best test "
+        best = format_percent(self.best_val)
+        best_long = Text.assemble((which, "dim"), best, (
+            f" (ep {self.best_epoch})" if self.best_val is not None else "", "dim"))
+        best_mid = Text.assemble((which, "dim"), best)
+        best_short = Text.assemble(("best ", "dim"), best)
+        tail = []
         if state is not None:
-            chunks.append(Text(state[0], style=state[1]))
+            tail.append(Text(state[0], style=state[1]))
         if self.warning is not None and self.status != "diverged":
-            chunks.append(Text(f"⚠ {self.warning.short}", style="bold red"))
+            tail.append(Text(f"⚠ {self.warning.short}", style="bold red"))
         timing = Text(f"{times}  {speed}")
         lines: list[Text] = []
         bar_width = width - len(head) - len(counts) - len(timing) - 4
         if bar_width >= 10:
             lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts), timing]))
+            timed: list[Text] = []
         else:
             bar_width = width - len(head) - len(counts) - 2
             lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts)]))
-            chunks.insert(0, timing)
-        line = Text()
-        for chunk in chunks:
-            if line and len(line) + 2 + len(chunk) > width:
-                lines.append(line)
-                line = Text()
-            if line:
-                line.append("  ")
-            line.append_text(chunk)
-        if line:
-            lines.append(line)
+            timed = [timing]
+        # the second line holds what fits, dropping the least needed first: the best score,
+        # the state and a warning stay (a 80x24 terminal has two lines for all of this)
+        variants = [
+            [*timed, loss, acc, lr, best_long, *tail],
+            [loss, acc, lr, best_long, *tail],
+            [loss, acc, best_long, *tail],
+            [loss, best_long, *tail],
+            [loss, best_mid, *tail],
+            [best_mid, *tail],
+            [best_short, *tail],
+        ]
+        for chunks in variants:
+            line = Text("  ").join(chunks)
+            if line.cell_len <= width:
+                break
+        else:
+            line.truncate(width, overflow="ellipsis")
+        lines.append(line)
         return lines

@@ -111,3 +111,29 @@ async def test_the_log_warns_once_when_a_run_explodes(make_app) -> None:
         assert len(warnings) == 1 and "loss exploding" in warnings[0]
         assert "⚠ loss exploding" in str(screen.progress.render())
         await pilot.press("f7")
+
+
+async def test_the_progress_line_fits_two_lines_at_80_columns_and_keeps_the_best() -> None:
+    app = ProgressApp()
+    async with app.run_test(size=(46, 10)) as pilot:  # the right side of an 80x24 screen
+        line = app.query_one(ProgressLine)
+        line.timing = False
+        line.reset(5)
+        line.status = "training"
+        line.update_batch(ev.BatchEnded(epoch=2, batch=3, batches_per_epoch=79, step=82,
+                                        loss=2.3, accuracy=0.1, lr=0.1, elapsed=1.0,
+                                        samples_per_second=1e5))
+        line.update_epoch(epoch(1, 2.30, 0.11))
+        await pilot.pause()
+        lines = str(line.render()).splitlines()
+        assert len(lines) == 2 and line.size.height == 2
+        assert "best val 11.0%" in lines[1] and "⚠ accuracy at chance" in lines[1]
+        assert all(len(text) <= 46 for text in lines)
+
+
+async def test_the_log_is_readable_beside_the_digits_at_110_and_120_columns(make_app) -> None:
+    for size, least in (((110, 34), 26), ((120, 40), 36)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            assert app.train_screen.log_view.size.width >= least, size
