@@ -513,5 +513,8 @@ class TrainScreen(Screen[None]):
         self.post_message(msg.DatasetLoaded(message.dataset))
         last = summary.last
         acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
+        # the same condition F5 checks: a finished run continues only with more epochs
+        go_on = ("F5 continues training it" if summary.epoch < config.epochs else
+                 f"to train it further, raise epochs above {summary.epoch}, then F5")
         self.log_line(f"Loaded {message.path}: epoch {summary.epoch}, step {summary.step}{acc}. "
-                      "F4 inspects it, F9 draws for it, F5 continues training it.", "success")
+                      f"F4 inspects it, F9 draws for it, {go_on}.", "success")
