@@ -278,6 +278,10 @@ class TrainScreen(Screen[None]):
         sweeps = self.controller.sweeps
         if sweeps.running:  # the trials, not the train screen's last run
             return sweeps.status_words(state)
+        view = sweeps.view
+        if view is not None and self.controller.session is None and state in (
+                "completed", "stopped", "failed"):  # a sweep was the last thing to run
+            return f"sweep {view.sweep_state} · {view.finished}/{view.settings.total} trials"
         return words
 
     def update_run_status(self) -> None:
