@@ -6,7 +6,9 @@ network's dtype chunk by chunk, so evaluating never holds a float copy of a whol
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,3 +83,41 @@ def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
     totals = cm.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, np.diag(cm) / np.maximum(totals, 1), np.nan)
+
+
+#: A run whose training accuracy after a whole epoch is below this many times chance
+#: (1 / classes) has not learned anything yet.
+CHANCE_FACTOR = 1.5
+#: A training loss above this many times chance's loss (ln classes, what an untrained model
+#: scores) means the run is exploding: the model is confidently wrong.
+EXPLODING_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """Something wrong with a run that has not diverged (yet)."""
+
+    short: str
+    """A few words, for a status line: ``loss exploding``, ``accuracy at chance``."""
+    detail: str
+    """The values behind it and what to try, for the log."""
+
+
+def training_warning(train_loss: float, train_acc: float, n_classes: int) -> RunWarning | None:
+    """What is wrong with a run after an epoch (its training loss and accuracy), or None.
+
+    Exploding loss (above ``EXPLODING_FACTOR * ln(classes)``, or not finite) comes before a
+    model stuck at chance accuracy (below ``CHANCE_FACTOR / classes``): both say the
+    learning_rate is likely wrong, long before the loss turns NaN.
+    """
+    n_classes = max(int(n_classes), 2)
+    chance_loss = math.log(n_classes)
+    if not math.isfinite(train_loss) or train_loss > EXPLODING_FACTOR * chance_loss:
+        shown = f"{train_loss:.3g}" if math.isfinite(train_loss) else "not finite"
+        return RunWarning("loss exploding", f"training loss {shown}, chance is "
+                          f"{chance_loss:.2f}: try a smaller learning_rate")
+    if math.isfinite(train_acc) and train_acc < CHANCE_FACTOR / n_classes:
+        return RunWarning("accuracy at chance", f"training accuracy {100 * train_acc:.1f}%, "
+                          f"chance is {100 / n_classes:.0f}%: the model is not learning, "
+                          "check the learning_rate")
+    return None

@@ -266,7 +266,12 @@ class NNFSApp(App[None]):
         self.controller.restart()
 
     def action_sweep(self) -> None:
-        """F12: plan a sweep over the form's values (from the train screen, which shows it)."""
+        """F12: plan a sweep over the form's values (from the train screen, which shows it);
+        during a sweep, show its view, and from its view, back to the train screen."""
+        view = self.controller.sweeps.view
+        if view is not None and self.screen is view:
+            self.back_to_main()  # the same key again: back, as with F2, F4 and F9
+            return
         self.back_to_main()
         self.controller.sweeps.plan()
 

@@ -265,7 +265,13 @@ class RunController:
         return True
 
     def pause(self) -> None:
-        """F6: pause the run at its next batch boundary."""
+        """F6: pause the run at its next batch boundary (a sweep's trials do not pause)."""
+        if self.sweeps.running:
+            self.app.log_line("F6 does nothing during a sweep: its trials do not pause. F7 "
+                              "stops the whole sweep (Resume sweep, Ctrl+P, goes on).",
+                              "warning")
+            self.app.bell()
+            return
         if self.session is not None and self.app.run_state in ("training", "loading"):
             self.session.pause()
 

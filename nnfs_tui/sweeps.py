@@ -134,6 +134,17 @@ class SweepRunner:
         """A sweep is under way."""
         return self.sweep is not None
 
+    def status_words(self, state: str) -> str:
+        """The header's words while the sweep runs: ``sweep trial 2/6`` (the latest trial a
+        worker began, of all), ``· 1 done``, and ``stopping`` once F7 was pressed."""
+        view = self.view
+        if view is None:
+            return "sweep starting"
+        total = view.settings.total
+        begun = sum(r.status != "queued" for r in view.rows.values())
+        words = f"sweep trial {min(max(begun, 1), total)}/{total} · {view.finished} done"
+        return words + (" · stopping" if state == "stopping" else "")
+
     # -- F12 ---------------------------------------------------------------------------------
     def plan(self) -> None:
         """F12: show the sweep under way (or hide it), else plan a sweep over the form's

@@ -1,9 +1,10 @@
 """Dialogs that ask for a file to write: save the model, export the runs table.
 
 Each returns the chosen :class:`~pathlib.Path` (``~`` expanded, relative paths resolved
-against the working directory) or None when cancelled. A path that cannot work (its
-directory is missing, it is a directory) is refused inline with the reason; an existing
-file needs a second Enter to be replaced.
+against the working directory) or None when cancelled. A directory saves inside it under
+the default file name; a path that cannot work (its directory is missing) is refused inline
+with the reason; an existing file needs a second Enter to be replaced. Tab completes the path,
+the field opens with its value selected and its end (the file name) in view.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
 from nnfs_tui.dialogs.form import FormDialog
-from nnfs_tui.widgets.text_field import TextField
+from nnfs_tui.widgets.path_field import SHOWN_MATCHES, PathField
 
 
 class PathError(ValueError):
@@ -32,14 +33,20 @@ def default_save_path(run_dir: Path | None = None, now: datetime | None = None) 
     return run_dir / f"manual-{stamp}.npz"
 
 
-def writable_file(text: str, suffix: str | None = None) -> Path:
-    """The file a typed path names, checked for writing; raises PathError."""
+def writable_file(text: str, suffix: str | None = None, default_name: str | None = None
+                  ) -> Path:
+    """The file a typed path names, checked for writing; raises PathError. A directory means
+    ``default_name`` inside it (refused when there is none)."""
     text = text.strip()
     if not text:
         raise PathError("type a file name")
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = Path.cwd() / path
+    if path.is_dir():
+        if not default_name:
+            raise PathError(f"{path} is a directory; add a file name")
+        path = path / default_name
     if suffix and path.suffix != suffix:
         path = path.with_name(path.name + suffix)
     if path.is_dir():
@@ -72,7 +79,7 @@ class PathDialog(FormDialog[Path | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             box.border_subtitle = "Enter accepts · Esc cancels"
-            yield TextField(self.default, id="path", select_on_focus=False)
+            yield PathField(self.default, id="path")
             yield Static("", id="path-error", classes="error", markup=False)
             if self.hint:
                 yield Static(self.hint, classes="hint", markup=False)
@@ -82,8 +89,16 @@ class PathDialog(FormDialog[Path | None]):
 
     def on_mount(self) -> None:
         field = self.query_one("#path", Input)
-        field.focus()
-        field.cursor_position = len(field.value)
+        field.focus()  # selects the value: typing replaces it, the cursor (at its end) shows
+        # the file name of a long path
+
+    def on_path_field_completed(self, event: PathField.Completed) -> None:
+        """Several names matched a Tab: list them under the field."""
+        if len(event.names) > 1:
+            shown = "  ".join(event.names[:SHOWN_MATCHES])
+            more = f"  (+{len(event.names) - SHOWN_MATCHES})" if len(
+                event.names) > SHOWN_MATCHES else ""
+            self.query_one("#path-error", Static).update(shown + more)
 
     @property
     def error(self) -> str:
@@ -96,7 +111,7 @@ class PathDialog(FormDialog[Path | None]):
 
     def validate_path(self, text: str) -> Path:
         """The checked path, or PathError with the reason."""
-        return writable_file(text, self.SUFFIX)
+        return writable_file(text, self.SUFFIX, Path(self.default).name or None)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._confirm_overwrite = None

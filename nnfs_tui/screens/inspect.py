@@ -20,6 +20,7 @@ import copy
 from collections.abc import Iterable
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -41,7 +42,7 @@ from nnfs_tui.widgets.footer import FittedFooter
 from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.layer_health import LayerHealth
 from nnfs_tui.widgets.mistakes import CellStrip, MistakeViewer
-from nnfs_tui.widgets.weights import WeightGrid
+from nnfs_tui.widgets.weights import WeightGrid, diverging_color
 
 #: Below this width the matrix and the digits of a cell take turns (Enter / Esc).
 SIDE_BY_SIDE_WIDTH = 116
@@ -172,9 +173,9 @@ class InspectScreen(Screen[None]):
 
     def _weights_legend(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("██", style="rgb(255,150,30)")
+        text.append("██", style=Style(color=diverging_color(1.0)))
         text.append(" bright pixel excites the unit  ")
-        text.append("██", style="rgb(40,140,255)")
+        text.append("██", style=Style(color=diverging_color(-1.0)))
         text.append(" inhibits it  ")
         text.append("(each unit scaled to its largest |w|)", style="dim")
         return text
@@ -214,8 +215,12 @@ class InspectScreen(Screen[None]):
         matrix = self.query_one(ConfusionMatrix)
         matrix.set_counts(message.counts)
         viewer = self.query_one(MistakeViewer)
-        if viewer.cell is not None:
-            viewer.show_cell(*viewer.cell, message.predicted, message.probabilities)
+        # from the start, the images of the cell under the matrix cursor (a narrow screen
+        # shows them after Enter, as the matrix's info line says)
+        cell = viewer.cell if viewer.cell is not None else (
+            None if self.compact else matrix.cursor)
+        if cell is not None:
+            viewer.show_cell(*cell, message.predicted, message.probabilities)
             self.query_one(CellStrip).refresh()
         self._update_info()
 
@@ -276,6 +281,10 @@ class InspectScreen(Screen[None]):
         self.query_one("#matrix-info", Static).update(text)
 
     # -- actions -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a model only Esc does anything, so the footer shows only Esc."""
+        return self.network is not None or action == "close"
+
     def action_close(self) -> None:
         self.dismiss()
 

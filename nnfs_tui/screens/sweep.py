@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from engine.config import format_field
 from nnfs_tui import messages as msg
+from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot, legend
 from nnfs_tui.widgets.progress import format_percent
 from nnfs_tui.widgets.runs_table import HEADERS, STATUS_STYLES
@@ -88,6 +89,7 @@ class SweepScreen(Screen[None]):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Sweep")
         yield Static("", id="sweep-header", markup=False)
         with Horizontal(id="sweep-body"):
             yield DataTable(id="sweep-trials", cursor_type="row", zebra_stripes=True)
@@ -160,6 +162,7 @@ class SweepScreen(Screen[None]):
             row.status = "running"
             self._update(row)
             self._show_curves()
+            self._show_header()
 
     def on_trial_epoch(self, message: msg.TrialEpoch) -> None:
         """Epochs of a trial ended: its cells and its curve."""
@@ -265,6 +268,9 @@ class SweepScreen(Screen[None]):
         self.query_one("#sweep-leaders", Static).update(text)
 
     def _show_header(self) -> None:
+        controller = getattr(self.app, "controller", None)
+        if controller is not None and controller.sweeps.view is self:
+            controller.screen.update_run_status()  # every header: "sweep trial 2/6"
         if not self._ready:
             return
         s = self.settings
@@ -275,9 +281,11 @@ class SweepScreen(Screen[None]):
         where = s.cluster or (f"{s.workers} worker{'s' * (s.workers != '1')}"
                               if s.workers != "auto" else "a worker per core")
         state = self.sweep_state + (f": {self.reason}" if self.reason else "")
+        keys = "F7 stops · Esc back · " if self.sweep_state in ("running", "stopping") else (
+            "Esc back · ")  # first: the line is cut at its end on a narrow terminal
         self.query_one("#sweep-header", Static).update(
-            f"Sweep {self.sweep_name} · {state} · {self.finished}/{s.total} done ({parts}) · "
-            f"{s.search}, pruning {s.prune}, {where} · F7 stops · Esc back")
+            f"{keys}{self.sweep_name} · {state} · {self.finished}/{s.total} done ({parts}) · "
+            f"{s.search}, pruning {s.prune}, {where}")
 
     def watch_sweep_state(self, state: str) -> None:
         """The header and its colour follow the sweep."""

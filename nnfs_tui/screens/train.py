@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 MIN_SIZE = (80, 24)
 """The smallest terminal the screen draws in (columns, rows)."""
 WIDE_SIZE = (110, 34)
+#: Below this width the digit viewer narrows (shorter probability bars) so the log beside it
+#: keeps a readable width (about 30 columns at 110, 40 at 120).
+ROOMY_WIDTH = 140
 """From this size on, curves, digits and log are all visible."""
 VIEWS = ("loss", "accuracy", "digits", "log")
 #: Seconds between redraws of the progress line while another screen covers this one (help,
@@ -167,6 +170,7 @@ class TrainScreen(Screen[None]):
     def _fit(self, width: int, height: int) -> None:
         too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(too_small, "-too-small")
+        self.set_class(width < ROOMY_WIDTH, "-medium")
         self.compact = width < WIDE_SIZE[0] or height < WIDE_SIZE[1]
         if too_small:
             self.query_one("#too-small", Static).update(
@@ -292,9 +296,13 @@ class TrainScreen(Screen[None]):
             "diverged": "diverged (loss not finite)",
             "failed": "failed (see the log)",
         }.get(state, state)
-        if self.controller.sweeps.running and state in ("training", "stopping"):
-            # the sweep's trials train in its own worker: this screen's progress is not theirs
-            return "sweep stopping" if state == "stopping" else "sweep running (F12 shows it)"
+        sweeps = self.controller.sweeps
+        if sweeps.running:  # the trials, not the train screen's last run
+            return sweeps.status_words(state)
+        view = sweeps.view
+        if view is not None and self.controller.session is None and state in (
+                "completed", "stopped", "failed"):  # a sweep was the last thing to run
+            return f"sweep {view.sweep_state} · {view.finished}/{view.settings.total} trials"
         return words
 
     def update_run_status(self) -> None:
@@ -386,6 +394,7 @@ class TrainScreen(Screen[None]):
         relay posts: each reaches the plots, the progress line and the log."""
         if not self._current(message):
             return
+        warned = self.progress.warning
         for e in message.events:
             self.progress.update_epoch(e)
         self.update_run_status()
@@ -398,6 +407,10 @@ class TrainScreen(Screen[None]):
                 f"Epoch {e.epoch}/{e.epochs}: train {e.train_loss:.4f} "
                 f"{format_percent(e.train_acc)}{val} · test {e.test_loss:.4f} "
                 f"{format_percent(e.test_acc)} ({self._seconds(e.epoch_seconds)})", "epoch")
+        warning = self.progress.warning
+        if warning is not None and (warned is None or warning.short != warned.short):
+            self.log_line(f"Warning after epoch {message.events[-1].epoch}: "
+                          f"{warning.short}: {warning.detail}.", "warning")
 
     def on_layer_stats_ready(self, message: msg.LayerStatsReady) -> None:
         """Layer statistics of the epochs that ended: kept for F4, and shown if it is open."""
@@ -525,5 +538,8 @@ class TrainScreen(Screen[None]):
         self.post_message(msg.DatasetLoaded(message.dataset))
         last = summary.last
         acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
+        # the same condition F5 checks: a finished run continues only with more epochs
+        go_on = ("F5 continues training it" if summary.epoch < config.epochs else
+                 f"to train it further, raise epochs above {summary.epoch}, then F5")
         self.log_line(f"Loaded {message.path}: epoch {summary.epoch}, step {summary.step}{acc}. "
-                      "F4 inspects it, F9 draws for it, F5 continues training it.", "success")
+                      f"F4 inspects it, F9 draws for it, {go_on}.", "success")

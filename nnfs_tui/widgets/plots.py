@@ -1,7 +1,8 @@
 """Loss and accuracy curves on an epoch axis, drawn with textual-plotext.
 
 Points are thinned as they accumulate (a long run keeps at most ``MAX_POINTS`` per curve,
-evenly spread), and non-finite values never reach plotext.
+evenly spread), and non-finite values never reach plotext. A loss that spans orders of
+magnitude (an exploding run) is drawn on a log axis, and tick labels stay short (``6.0e11``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,45 @@ MAX_POINTS = 300
 REDRAW_BUDGET = 0.02
 #: Bounds of the seconds between redraws.
 REDRAW_INTERVAL = (0.25, 2.0)
+#: A loss whose largest value is this many times its smallest is drawn on a log axis.
+LOG_SPAN = 100.0
+#: The smallest loss a log axis shows (a loss of 0 would be minus infinity).
+LOG_FLOOR = 1e-6
 
 Point = tuple[float, float]
+
+
+def compact_number(value: float, step: float | None = None) -> str:
+    """A tick label of at most about 7 characters: ``0.25``, ``12``, ``6.0e11``, ``1e-05``.
+
+    ``step`` (the distance between ticks) sets how many decimals a plain number keeps.
+    """
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size >= 1e4 or size < 1e-3:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    decimals = 0 if step is None else max(0, -math.floor(math.log10(step) + 1e-9))
+    if step is None:
+        return f"{value:.4g}"
+    return f"{value:.{min(decimals, 4)}f}"
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About ``count`` round values (steps of 1, 2 or 5 times a power of ten) in [low, high]."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low]
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * 0.999)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    return ticks
 
 
 class Series:
@@ -114,6 +152,8 @@ class CurvePlot(LiveView, PlotextPlot):
         """Epoch positions of live hyperparameter changes."""
         self.epochs = 1
         """The x axis runs from 0 to the planned epochs."""
+        self.log_axis = False
+        """Whether the last drawing put the y axis on a log scale."""
         self._redraw_pending = False
         self._redraw_seconds = 0.005
 
@@ -191,17 +231,19 @@ class CurvePlot(LiveView, PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.xlabel("epoch")
-        plt.ylabel(self.Y_LABEL)
         plt.xlim(0, self.epochs)
+        curves = [(name, points) for name, points in self._curves() if points]
         ys_all: list[float] = []
+        for name, points in curves:
+            ys_all.extend(self._y_for_range(name, points))
+        self.log_axis = self._wants_log(ys_all)
+        scale = self._scale
+        ys_all = [scale(y) for y in ys_all]
         markers = []
-        for name, points in self._curves():
-            if not points:
-                continue
+        for name, points in curves:
             _, color, marker = self.STYLES[name]
             xs = [p[0] for p in points]
-            ys = [p[1] for p in points]
-            ys_all.extend(self._y_for_range(name, points))
+            ys = [scale(p[1]) for p in points]
             if len(points) > 1 or marker == "braille":
                 plt.plot(xs, ys, color=color, marker="braille")
             if marker != "braille":  # per-epoch points: marked over all the lines
@@ -210,13 +252,52 @@ class CurvePlot(LiveView, PlotextPlot):
             plt.scatter(xs, ys, color=color, marker=marker)
         drawn = bool(ys_all)
         if drawn:
-            low, high = self._y_range(min(ys_all), max(ys_all))
+            if self.log_axis:
+                low, high = min(ys_all), max(ys_all)
+                pad = (high - low) * 0.05
+                low, high = low - pad, high + pad
+            else:
+                low, high = self._y_range(min(ys_all), max(ys_all))
             plt.ylim(low, high)
+            ticks, labels = self.y_ticks(low, high)
+            if ticks:
+                plt.yticks(ticks, labels)
             for x in self.marks:
                 plt.vline(x, "magenta")
         else:
             plt.ylim(0, 1)
+        plt.ylabel(f"{self.Y_LABEL} (log)" if self.log_axis else self.Y_LABEL)
         return super().render()
+
+    def _wants_log(self, ys: list[float]) -> bool:
+        """A log axis for these values (only the loss plot ever asks for one)."""
+        return False
+
+    def _scale(self, y: float) -> float:
+        """A value as drawn: log10 of it on a log axis."""
+        return math.log10(max(y, LOG_FLOOR)) if self.log_axis else y
+
+    def y_ticks(self, low: float, high: float) -> tuple[list[float], list[str]]:
+        """Ticks and compact labels for the drawn range [low, high]; none where plotext's own
+        labels are short enough.
+
+        On a log axis the ticks are whole powers of ten (or every second or third one), each
+        labelled with the value it stands for.
+        """
+        rows = max(self.size.height - 3, 2)
+        count = max(2, min(5, rows // 3 + 1))
+        if self.log_axis:
+            first, last = math.ceil(low), math.floor(high)
+            if last < first:
+                return [], []
+            every = max(1, math.ceil((last - first + 1) / count))
+            ticks = [float(p) for p in range(first, last + 1, every)]
+            return ticks, [compact_number(10.0 ** t) for t in ticks]
+        if max(abs(low), abs(high)) < 1e4 and high - low >= 1e-2:
+            return [], []  # plotext's labels: short already
+        ticks = nice_ticks(low, high, count)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else None
+        return ticks, [compact_number(t, step) for t in ticks]
 
     def _y_for_range(self, name: str, points: list[Point]) -> list[float]:
         """The values the y axis must cover."""
@@ -281,6 +362,12 @@ class LossPlot(CurvePlot):
     def _y_range(self, low: float, high: float) -> tuple[float, float]:
         low, high = super()._y_range(low, high)
         return max(0.0, low), high
+
+    def _wants_log(self, ys: list[float]) -> bool:
+        """A loss spanning ``LOG_SPAN`` or more (an exploding run) goes on a log axis, or the
+        part that matters would be a flat line at the bottom."""
+        positive = [y for y in ys if y > 0]
+        return bool(positive) and max(positive) >= LOG_SPAN * max(min(positive), LOG_FLOOR)
 
     def _curves(self) -> Iterable[tuple[str, list[Point]]]:
         for name, series in self.series.items():

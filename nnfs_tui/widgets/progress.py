@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine import events as ev
+from engine.metrics import RunWarning, training_warning
 from nnfs_tui.widgets.live import LiveView
 
 NO_TIME = "--:--"
@@ -44,7 +45,8 @@ def format_number(value: float | None) -> str:
 
 
 class ProgressLine(LiveView, Widget):
-    """What the run is doing now, in two or three lines (more when the widget is narrow)."""
+    """What the run is doing now, in two lines: the bar, then the numbers that fit (the best
+    score, the state and a warning always; loss, accuracy, lr and times as room allows)."""
 
     DEFAULT_CSS = """
     ProgressLine { height: auto; min-height: 2; }
@@ -74,11 +76,16 @@ class ProgressLine(LiveView, Widget):
         """Training seconds of the run so far (pauses excluded)."""
         self.learning_rate: float | None = None
         """Learning rate of the latest update (after the schedule)."""
+        self.n_classes = 10
+        """Classes of the run's data: what chance accuracy and chance loss are."""
+        self.warning: RunWarning | None = None
+        """What looks wrong after the latest epoch (exploding loss, chance accuracy)."""
 
     # -- updates from the app ----------------------------------------------------------------
     def start(self, event: ev.RunStarted) -> None:
         self.reset(event.config.epochs, epoch_done=event.start_epoch, elapsed=0.0)
         self.has_val = event.n_val > 0
+        self.n_classes = event.n_classes
 
     def update_batch(self, event: ev.BatchEnded) -> None:
         self.last_batch = event
@@ -93,6 +100,7 @@ class ProgressLine(LiveView, Widget):
         if score is not None and math.isfinite(score) and (
                 self.best_val is None or score > self.best_val):
             self.best_val, self.best_epoch = score, event.epoch
+        self.warning = training_warning(event.train_loss, event.train_acc, self.n_classes)
         self.redraw_soon()
 
     def finish(self, event: ev.RunFinished) -> None:
@@ -121,6 +129,10 @@ class ProgressLine(LiveView, Widget):
             if score is not None and math.isfinite(score) and (
                     self.best_val is None or score > self.best_val):
                 self.best_val, self.best_epoch = score, int(row.get("epoch", 0))
+        last = rows[-1] if rows else {}
+        self.warning = (training_warning(last["train_loss"], last["train_acc"], self.n_classes)
+                        if last.get("train_loss") is not None
+                        and last.get("train_acc") is not None else None)
         self.elapsed = elapsed
         self.learning_rate = None
         self.refresh(layout=True)
@@ -192,35 +204,47 @@ class ProgressLine(LiveView, Widget):
             "diverged": ("DIVERGED", "bold red"),
             "failed": ("could not start", "bold red"),
         }.get(self.status)
-        chunks = [
-            Text.assemble(("loss ", "dim"), format_number(b.loss if b else None)),
-            Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None)),
-            Text.assemble(("lr ", "dim"),
-                          "-" if self.learning_rate is None else f"{self.learning_rate:.2e}"),
-            Text.assemble(("best val " if self.has_val else "best test ", "dim"),
-                          format_percent(self.best_val),
-                          (f" (ep {self.best_epoch})" if self.best_val is not None else "",
-                           "dim")),
-        ]
+        loss = Text.assemble(("loss ", "dim"), format_number(b.loss if b else None))
+        acc = Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None))
+        lr = Text.assemble(("lr ", "dim"),
+                           "-" if self.learning_rate is None else f"{self.learning_rate:.2e}")
+        which = "best val " if self.has_val else "best test "
+        best = format_percent(self.best_val)
+        best_long = Text.assemble((which, "dim"), best, (
+            f" (ep {self.best_epoch})" if self.best_val is not None else "", "dim"))
+        best_mid = Text.assemble((which, "dim"), best)
+        best_short = Text.assemble(("best ", "dim"), best)
+        tail = []
         if state is not None:
-            chunks.append(Text(state[0], style=state[1]))
+            tail.append(Text(state[0], style=state[1]))
+        if self.warning is not None and self.status != "diverged":
+            tail.append(Text(f"⚠ {self.warning.short}", style="bold red"))
         timing = Text(f"{times}  {speed}")
         lines: list[Text] = []
         bar_width = width - len(head) - len(counts) - len(timing) - 4
         if bar_width >= 10:
             lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts), timing]))
+            timed: list[Text] = []
         else:
             bar_width = width - len(head) - len(counts) - 2
             lines.append(Text(" ").join([head, self._bar(bar_width, ratio), Text(counts)]))
-            chunks.insert(0, timing)
-        line = Text()
-        for chunk in chunks:
-            if line and len(line) + 2 + len(chunk) > width:
-                lines.append(line)
-                line = Text()
-            if line:
-                line.append("  ")
-            line.append_text(chunk)
-        if line:
-            lines.append(line)
+            timed = [timing]
+        # the second line holds what fits, dropping the least needed first: the best score,
+        # the state and a warning stay (a 80x24 terminal has two lines for all of this)
+        variants = [
+            [*timed, loss, acc, lr, best_long, *tail],
+            [loss, acc, lr, best_long, *tail],
+            [loss, acc, best_long, *tail],
+            [loss, best_long, *tail],
+            [loss, best_mid, *tail],
+            [best_mid, *tail],
+            [best_short, *tail],
+        ]
+        for chunks in variants:
+            line = Text("  ").join(chunks)
+            if line.cell_len <= width:
+                break
+        else:
+            line.truncate(width, overflow="ellipsis")
+        lines.append(line)
         return lines

@@ -2,7 +2,8 @@
 
 Each tile is one column of W1 (pixels, hidden) shaped as an image and scaled by its own
 largest |w| (:func:`engine.inspect.first_layer_images`): orange where a bright pixel excites
-the unit, blue where it inhibits it, black where the unit does not care. Two pixel rows per
+the unit, blue where it inhibits it, black where the unit does not care, in colours that
+256-colour terminals show as they are. Two pixel rows per
 text row (half blocks). Tiles are full size (28×14 cells for MNIST) or halved by 2×2 averaging
 (``z`` switches); units that do not fit are on the next page.
 """
@@ -20,19 +21,26 @@ from textual.widget import Widget
 
 from nnfs_tui.widgets.pixels import UPPER_HALF, downsample, render_image
 
-#: Colour of a weight of +1 (excites) and -1 (inhibits); 0 is black.
-POSITIVE_RGB = (255, 150, 30)
-NEGATIVE_RGB = (40, 140, 255)
+#: Colours of weights from 0 to +1 (excites: black, dark red, orange, yellow) and from 0 to
+#: -1 (inhibits: black, navy, blue, cyan). Every one is in xterm's 256-colour cube, so tmux's
+#: default 256 colours show the same 17 levels as truecolor: a smooth ramp would collapse to
+#: a few cube colours there, most weights to black.
+POSITIVE_RAMP = ((0, 0, 0), (95, 0, 0), (135, 0, 0), (175, 95, 0), (215, 95, 0),
+                 (255, 135, 0), (255, 175, 0), (255, 215, 0), (255, 255, 135))
+NEGATIVE_RAMP = ((0, 0, 0), (0, 0, 95), (0, 0, 135), (0, 0, 175), (0, 95, 175),
+                 (0, 95, 215), (0, 135, 255), (0, 175, 255), (95, 215, 255))
 #: Columns between tiles.
 GAP = 1
+_COLORS = {sign: tuple(Color.from_rgb(*rgb) for rgb in ramp)
+           for sign, ramp in ((1, POSITIVE_RAMP), (-1, NEGATIVE_RAMP))}
 
 
 def diverging_color(value: float) -> Color:
-    """Black at 0, POSITIVE_RGB at +1, NEGATIVE_RGB at -1 (linear in between)."""
+    """Black at 0, the last of POSITIVE_RAMP at +1 and of NEGATIVE_RAMP at -1; in between the
+    nearest of the ramp's levels."""
     v = min(1.0, max(-1.0, value))
-    rgb = POSITIVE_RGB if v >= 0 else NEGATIVE_RGB
-    a = abs(v)
-    return Color.from_rgb(*(round(c * a) for c in rgb))
+    ramp = _COLORS[1 if v >= 0 else -1]
+    return ramp[round(abs(v) * (len(ramp) - 1))]
 
 
 def render_diverging(image: np.ndarray, *, color: bool = True) -> list[Text]:

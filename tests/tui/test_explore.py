@@ -194,6 +194,10 @@ async def test_f5_on_a_checkpoint_that_finished_its_epochs_asks_for_more(
         final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
         app.controller.files.open_checkpoint(final)
         await wait_for(pilot, lambda: app.controller.loaded is not None, "the checkpoint to open")
+        loaded_line = app.train_screen.log_view.text.splitlines()[-1]
+        # the log and F5 agree: a finished run needs more epochs
+        assert "raise epochs above 2, then F5" in app.train_screen.log_view.text
+        assert "F5 continues training it" not in loaded_line
         opened = app.controller.runs_started
         await pilot.press("f5")
         await pilot.pause(0.2)

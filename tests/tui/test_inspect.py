@@ -7,7 +7,9 @@ import io
 
 import numpy as np
 import pytest
+from rich.color import ColorSystem
 from rich.console import Console
+from rich.text import Text
 from textual.pilot import Pilot
 
 from engine.events import LayerStats
@@ -18,7 +20,7 @@ from nnfs_tui.widgets.confusion import ConfusionMatrix
 from nnfs_tui.widgets.layer_health import LayerHealth
 from nnfs_tui.widgets.mistakes import CellStrip, MistakeViewer, cell_images
 from nnfs_tui.widgets.pixels import downsample
-from nnfs_tui.widgets.weights import WeightGrid
+from nnfs_tui.widgets.weights import WeightGrid, diverging_color, render_diverging
 from tests.tui.helpers import wait_for
 from tests.tui.models import ScreenHost, TrainedModel, trained_model
 
@@ -263,6 +265,11 @@ async def test_without_a_model_the_screen_says_so_and_escape_closes(model) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), "the screen")
         assert "No model yet" in str(app.screen.query_one("#no-model").render())
+        # the footer shows only what does something: Esc
+        screen = app.screen
+        shown = [b.action for b in screen.BINDINGS
+                 if screen.check_action(b.action.split("(")[0], ())]
+        assert shown == ["close"]
         await pilot.press("1", "n", "r")  # nothing to do, nothing raises
         await pilot.press("escape")
         await pilot.pause()
@@ -345,3 +352,32 @@ async def test_side_by_side_the_images_follow_the_matrix_cursor(model, guesses) 
         await pilot.pause()
         assert matrix.cursor == target and viewer.cell == target
         assert len(viewer.indices) == int(np.sum((y == target[0]) & (predicted == target[1])))
+
+
+async def test_side_by_side_the_cursors_cell_images_show_from_the_start(model, guesses) -> None:
+    predicted, _ = guesses
+    y = model.dataset.y_test
+    async with inspect_app(model).run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        matrix = screen.query_one(ConfusionMatrix)
+        viewer = screen.query_one(MistakeViewer)
+        assert viewer.cell == matrix.cursor  # before any key
+        true_class, guessed = matrix.cursor
+        assert len(viewer.indices) == int(np.sum((y == true_class) & (predicted == guessed)))
+        assert "Enter" in str(screen.query_one("#matrix-info").render())
+
+
+def test_weight_colours_are_the_same_in_256_colours() -> None:
+    """Each level of the diverging palette is a colour of xterm's 256-colour cube: tmux's
+    default shows the same 17 levels (a smooth ramp collapsed most weights to black)."""
+    values = np.linspace(-1, 1, 81)
+    colours = {diverging_color(v).get_truecolor() for v in values}
+    assert len(colours) == 17
+    for v in values:
+        colour = diverging_color(v)
+        assert colour.downgrade(ColorSystem.EIGHT_BIT).get_truecolor() == colour.get_truecolor()
+    # rendered as tmux would: weak weights are not black
+    console = Console(color_system="256", file=io.StringIO(), width=40, legacy_windows=False)
+    with console.capture() as capture:
+        console.print(Text("").join(render_diverging(np.array([[0.2, -0.2], [0.4, -0.4]]))))
+    assert "38;5;16m" not in capture.get()  # 16 is black

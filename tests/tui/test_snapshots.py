@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.tui.helpers import wait_for
 
@@ -26,6 +27,10 @@ async def settled(pilot: Pilot) -> None:
                                        or screen.accuracy_plot._redraw_pending),
                    "the plots to redraw")
     app.clear_notifications()
+    # the focused field's cursor stays drawn: a blinking one made the pictures depend on
+    # how long the tests before took
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
     await pilot.pause()
 
 

@@ -33,6 +33,7 @@ from nnfs_tui.dialogs.sweep import SweepDialog, check_sweep, plan_sweep
 from nnfs_tui.screens.runs import RunsScreen
 from nnfs_tui.screens.sweep import SweepScreen
 from nnfs_tui.sweeps import TrialRelay
+from nnfs_tui.widgets.header import ScreenHeader
 from tests.tui.helpers import LONG, SMALL, toasts, wait_for
 
 
@@ -253,6 +254,14 @@ async def test_f7_stops_the_whole_sweep_and_f12_toggles_its_view(
                        "both workers' first epochs")
         assert statuses(app).count("running") == 2 and statuses(app)[2] == "queued"
         assert len(view.plot.labels) == 2  # the two running trials' curves
+        # every header says it is a sweep, not a single run
+        assert app.run_status.startswith("sweep trial 2/3 · ")
+        assert "sweep trial 2/3" in str(view.query_one(ScreenHeader).render())
+        await pilot.press("f6")  # trials do not pause: one line says so
+        await pilot.pause()
+        log = app.train_screen.log_view.text
+        assert log.count("F6 does nothing during a sweep") == 1
+        assert statuses(app).count("running") == 2
         await pilot.press("f12")  # hides the view; the sweep goes on
         await wait_for(pilot, lambda: app.screen is app.train_screen, "the train screen")
         await pilot.press("f12")  # shows it again, up to date
