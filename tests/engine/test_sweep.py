@@ -76,13 +76,16 @@ def test_the_driver_records_every_trial_and_the_sweep(tmp_path):
 
 def test_asha_prunes_a_hopeless_trial_and_keeps_its_curve(tmp_path):
     store = RunStore(tmp_path)
-    sweep = Sweep(BASE, store=store, vary=[("learning_rate", ["0.1", "0.2", "1e-05"])],
+    # a prune lands at the trial's next batch after the driver hears of the epoch: with many
+    # short epochs left, the hopeless trial cannot finish them all first, even on a busy CPU
+    config = BASE.replace(epochs=12)
+    sweep = Sweep(config, store=store, vary=[("learning_rate", ["0.1", "0.2", "1e-05"])],
                   prune="asha", name="asha", executor=InProcessExecutor())
     sweep.run()
     info = store.load("asha-002")
     assert info.status == "pruned"
     rows = read_metrics(info.path / "metrics.csv")
-    assert 1 <= len(rows) < BASE.epochs and (info.path / "final.npz").exists()
+    assert 1 <= len(rows) < config.epochs and (info.path / "final.npz").exists()
     statuses = [t["status"] for t in sweep_record(store, "asha")["trials_run"]]
     assert statuses[0] == "completed" and statuses[2] == "pruned"  # the first is never pruned
 
