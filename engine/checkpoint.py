@@ -112,6 +112,11 @@ class CheckpointSummary:
         """``784-256-10``."""
         return architecture(self.config, self.sizes[0], self.sizes[-1])
 
+    def trained_all(self, epochs: int) -> bool:
+        """True when the checkpoint has trained ``epochs`` whole epochs or more: continuing
+        it for ``epochs`` would train nothing."""
+        return self.epoch >= epochs and not self.mid_epoch
+
     @property
     def last(self) -> dict[str, Any]:
         """The last epoch's metrics ({} before the first epoch ended)."""

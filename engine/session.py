@@ -16,7 +16,7 @@ on disk before a UI hears of an epoch.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +265,3 @@ class RunSession:
             except (NNFSError, OSError):
                 pass
 
-
-def live_changes(values: Mapping[str, Any]) -> tuple[LiveChange, ...]:
-    """``{"learning_rate": 0.01}`` as LiveChange values (not yet applied, not yet checked)."""
-    return tuple(LiveChange(name, value) for name, value in values.items())

@@ -179,7 +179,7 @@ class RunController:
             return
         loaded = self.loaded.summary if self.loaded is not None else None
         if (loaded is not None and self.matches_loaded(config)
-                and loaded.epoch >= config.epochs and not loaded.mid_epoch):
+                and loaded.trained_all(config.epochs)):
             app.log_line(f"The loaded checkpoint has already trained {loaded.epoch}/"
                          f"{config.epochs} epochs: raise epochs in the form to train it further "
                          "(F5 continues it), or change the network or seed to start afresh.",
@@ -198,18 +198,16 @@ class RunController:
         screen = self.screen
         self.runs_started += 1
         resume = self._resumable(config)
+        start = partial(RunSession, config,
+                        checkpoint=resume.checkpoint if resume is not None else None,
+                        dataset=self.dataset_for, prefix=prefix, batch_event_interval=0,
+                        threads=self.threads,
+                        planned_changes=planned_changes if resume is None else ())
         try:
-            session = RunSession(
-                config, checkpoint=resume.checkpoint if resume is not None else None,
-                dataset=self.dataset_for, store=self.store if self.record else None,
-                prefix=prefix, batch_event_interval=0, threads=self.threads,
-                planned_changes=planned_changes if resume is None else ())
+            session = start(store=self.store if self.record else None)
         except NNFSError as exc:  # the runs directory cannot take it: train unrecorded
             self.app.log_line(f"This run will not be recorded: {exc}", "warning")
-            session = RunSession(config, checkpoint=resume.checkpoint if resume else None,
-                                 dataset=self.dataset_for, batch_event_interval=0,
-                                 threads=self.threads,
-                                 planned_changes=planned_changes if resume is None else ())
+            session = start(store=None)
         self.session = session
         self.run = session.name or str(self.runs_started)
         if session.path is not None:

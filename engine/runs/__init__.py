@@ -3,13 +3,13 @@ filter language and sort order that ``nnfs-train runs`` and the Runs screen shar
 
     store     RunStore, RunInfo, score(), reading run.json / metrics.csv, CSV export
     recorder  RunRecorder: writes a run's files while it trains
-    compare   LiveChange, ConfigDiff, diff_configs, live_changes_of
+    compare   ConfigDiff, diff_configs
     query     parse_filter / RunFilter / matches, sort_runs
 """
 
 from engine.config import architecture
 from engine.events import LiveChange
-from engine.runs.compare import ConfigDiff, diff_configs, live_changes_of
+from engine.runs.compare import ConfigDiff, diff_configs
 from engine.runs.query import (
     RunFilter,
     Term,
@@ -35,6 +35,6 @@ from engine.runs.store import (
 __all__ = [
     "METRIC_COLUMNS", "TABLE_COLUMNS", "ConfigDiff", "LiveChange", "RunFilter", "RunInfo",
     "RunRecorder", "RunStore", "RunStoreError", "Term", "architecture", "check_run_name",
-    "default_descending", "default_runs_dir", "diff_configs", "live_changes_of", "matches",
+    "default_descending", "default_runs_dir", "diff_configs", "matches",
     "parse_filter", "read_metrics", "resolve_column", "score", "sort_runs",
 ]

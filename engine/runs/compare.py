@@ -6,14 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config import format_field
 from engine.events import LiveChange
 from engine.runs.store import RunInfo
-
-
-def live_changes_of(run: RunInfo) -> tuple[LiveChange, ...]:
-    """The run's live changes, in order, with the epoch each took effect at."""
-    return run.live_changes
 
 
 @dataclass
@@ -63,11 +57,4 @@ def diff_configs(a: RunInfo, b: RunInfo) -> ConfigDiff:
     db = b.config.to_dict() if b.config else {}
     changes = {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db))
                if da.get(k) != db.get(k)}
-    return ConfigDiff(a.name, b.name, changes, live_changes_of(a), live_changes_of(b))
-
-
-def _format_value(name: str, value: Any) -> str:
-    try:
-        return format_field(name, value) or str(value)
-    except (TypeError, ValueError):
-        return str(value)
+    return ConfigDiff(a.name, b.name, changes, a.live_changes, b.live_changes)

@@ -45,11 +45,6 @@ def plan_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: st
     return plan(base, items, samples.split(), trials, seed)
 
 
-def describe(trial: Trial) -> str:
-    """What the sweep set for this trial (see :meth:`Trial.describe`)."""
-    return trial.describe()
-
-
 @dataclass(frozen=True)
 class SweepSettings:
     """A sweep as the dialog describes it, checked by the engine: what
@@ -248,7 +243,7 @@ class SweepDialog(FormDialog[SweepSettings | None]):
         total = sum(t.config.epochs for t in trials)
         each = (f"{epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1
                 else f"{epochs[0]} to {epochs[-1]} epochs ({total} epochs in all)")
-        shown = " ".join(f"[{describe(t)}]" for t in trials[:2]) + (" ..." if n > 2 else "")
+        shown = " ".join(f"[{t.describe()}]" for t in trials[:2]) + (" ..." if n > 2 else "")
         return (f"{n} trial{'s' * (n != 1)} of {each}, {where}{prune}: {shown}; other "
                 "fields as in the form. Each trial is a recorded run (F2 ranks them).")
 

@@ -539,7 +539,7 @@ class TrainScreen(Screen[None]):
         last = summary.last
         acc = f", test accuracy {format_percent(last['test_acc'])}" if last else ""
         # the same condition F5 checks: a finished run continues only with more epochs
-        go_on = ("F5 continues training it" if summary.epoch < config.epochs else
+        go_on = ("F5 continues training it" if not summary.trained_all(config.epochs) else
                  f"to train it further, raise epochs above {summary.epoch}, then F5")
         self.log_line(f"Loaded {message.path}: epoch {summary.epoch}, step {summary.step}{acc}. "
                       f"F4 inspects it, F9 draws for it, {go_on}.", "success")

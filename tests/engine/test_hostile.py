@@ -72,6 +72,22 @@ def with_arrays(change: Callable[[dict[str, np.ndarray]], object]) -> Callable[[
     return make
 
 
+BYTE_MUTATIONS = ("flip", "truncate", "splice")
+
+
+def mutate_bytes(raw: bytearray, action: str, i: int, data: st.DataObject,
+                 splice_max: int) -> bytearray:
+    """One byte-wise mutation at offset ``i``: flip a byte, cut the file there, or splice in
+    up to ``splice_max`` drawn bytes."""
+    if action == "flip" and raw:
+        raw[i] ^= data.draw(st.integers(1, 255))
+    elif action == "truncate":
+        raw = raw[:i]
+    elif action == "splice":
+        raw[i:i] = data.draw(st.binary(min_size=1, max_size=splice_max))
+    return raw
+
+
 def deep(n: int) -> str:
     return "[" * n + "]" * n
 
@@ -292,12 +308,8 @@ def test_byte_mutated_checkpoints_load_or_raise_within_bounds(tmp_path, ckpt_byt
     for _ in range(data.draw(st.integers(1, 6))):
         action = data.draw(st.sampled_from(["flip", "truncate", "splice", "word"]))
         i = data.draw(st.integers(0, max(len(raw) - 1, 0)))
-        if action == "flip" and raw:
-            raw[i] ^= data.draw(st.integers(1, 255))
-        elif action == "truncate":
-            raw = raw[:i]
-        elif action == "splice":
-            raw[i:i] = data.draw(st.binary(min_size=1, max_size=64))
+        if action in BYTE_MUTATIONS:
+            raw = mutate_bytes(raw, action, i, data, splice_max=64)
         elif raw:  # a 4-byte field (a zip size, an offset) set to something absurd
             raw[i:i + 4] = data.draw(st.sampled_from([0, 1, 2**31 - 1, 2**32 - 1])).to_bytes(
                 4, "little")
@@ -493,12 +505,8 @@ def test_mutated_run_folders_are_listed_within_bounds(tmp_path, data):
         raw = bytearray((bad / file).read_bytes())
         action = data.draw(st.sampled_from(["flip", "truncate", "splice", "value"]))
         i = data.draw(st.integers(0, max(len(raw) - 1, 0)))
-        if action == "flip" and raw:
-            raw[i] ^= data.draw(st.integers(1, 255))
-        elif action == "truncate":
-            raw = raw[:i]
-        elif action == "splice":
-            raw[i:i] = data.draw(st.binary(min_size=1, max_size=32))
+        if action in BYTE_MUTATIONS:
+            raw = mutate_bytes(raw, action, i, data, splice_max=32)
         elif file != "metrics.csv":
             try:
                 doc = json.loads(raw)
