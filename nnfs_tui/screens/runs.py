@@ -25,14 +25,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.runs import RunInfo, RunStore, default_descending
+from engine.runs.importance import Importance, parameter_importance
+from engine.runs.parallel import SCORE, Brush, brushed
 from engine.runs.query import parse_filter, sort_runs
 from nnfs_tui.dialogs import SortMenu
 from nnfs_tui.screens.run_actions import Action, RunActions, RunsResult
 from nnfs_tui.screens.runs_parts import (
+    ImportanceFound,
     Metrics,
     RunDetail,
     RunPlots,
@@ -41,8 +45,11 @@ from nnfs_tui.screens.runs_parts import (
 )
 from nnfs_tui.widgets.footer import FittedFooter
 from nnfs_tui.widgets.header import ScreenHeader
+from nnfs_tui.widgets.importance import ImportancePanel
 from nnfs_tui.widgets.overlay_plot import RUN_STYLES, OverlayPlot, RunStyle
+from nnfs_tui.widgets.parallel_plot import ParallelPlot
 from nnfs_tui.widgets.runs_table import MARK_COLUMN, RunsTable
+from nnfs_tui.widgets.scatter_plot import ScatterPlot
 from nnfs_tui.widgets.text_field import TextField
 
 __all__ = ["AUTO_REFRESH", "Action", "RunsResult", "RunsScreen", "RunsView", "SortMenu"]
@@ -53,6 +60,9 @@ SPLITS = ("test", "val", "train")
 MAX_SELECTED = len(RUN_STYLES)
 #: Seconds between checks for new runs and progress of running ones.
 AUTO_REFRESH = 2.0
+#: Seconds the runs must stay the same (brushing, typing a filter) before their importance
+#: is computed again.
+IMPORTANCE_DELAY = 0.3
 
 
 def runs_count(n: int) -> str:
@@ -76,6 +86,12 @@ class RunsView:
     """The run under the cursor."""
     split: str = "test"
     """Which split the plots showed."""
+    parallel: bool = False
+    """The parallel-coordinates view was shown instead of the curves."""
+    scatter: bool = False
+    """In that view, the scatter of the score against the picked axis."""
+    brushes: tuple[Brush, ...] = ()
+    """The brushes of the parallel-coordinates view."""
 
 
 class RunsScreen(RunActions, Screen[RunsResult | None]):
@@ -91,6 +107,9 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         Binding("e", "export", "Export"),
         Binding("o", "open_checkpoint", "Open"),
         Binding("escape", "close", "Back"),
+        Binding("p", "toggle_parallel", "Parallel"),
+        Binding("v", "toggle_scatter", "Scatter"),
+        Binding("w", "sweep_around", "Sweep around"),
         Binding("space", "toggle_select", "Select"),
         Binding("s", "sort_menu", "Sort"),
         Binding("S,shift+s", "sort_reverse", "Reverse sort", show=False),
@@ -148,6 +167,17 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         self._signature: tuple[int, ...] = ()
         self._plotted: tuple = ()
         self._reader: Worker | None = None
+        self.parallel: bool = view.parallel
+        """The parallel-coordinates view is shown instead of the curves (p)."""
+        self.scatter: bool = view.scatter
+        """In that view, the scatter of the score against the picked axis (v)."""
+        self.matching: list[RunInfo] = []
+        """The runs the text filter keeps (the brushes may keep fewer)."""
+        self.importance: Importance | None = None
+        """The importance of the fields for the runs shown (None while it is computed)."""
+        self._importance_key: tuple = ()
+        self._importance_timer: Timer | None = None
+        self._any_shown = False
 
     def compose(self) -> ComposeResult:
         yield ScreenHeader("Runs")
@@ -160,6 +190,10 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         yield RunDetail("", id="runs-detail", markup=False)
         yield Static("", id="runs-legend", markup=False)
         yield RunPlots(id="runs-plots")
+        with Horizontal(id="runs-view"):
+            yield ParallelPlot(id="runs-parallel")
+            yield ScatterPlot(id="runs-scatter")
+            yield ImportancePanel(id="runs-importance")
         yield FittedFooter(compact=True, show_command_palette=False)
 
     # -- typed access ------------------------------------------------------------------------
@@ -178,6 +212,23 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     @property
     def accuracy_plot(self) -> OverlayPlot:
         return self.query_one("#runs-accuracy", OverlayPlot)
+
+    @property
+    def parallel_plot(self) -> ParallelPlot:
+        return self.query_one(ParallelPlot)
+
+    @property
+    def scatter_plot(self) -> ScatterPlot:
+        return self.query_one(ScatterPlot)
+
+    @property
+    def importance_panel(self) -> ImportancePanel:
+        return self.query_one(ImportancePanel)
+
+    @property
+    def brushes(self) -> tuple[Brush, ...]:
+        """The brushes of the parallel-coordinates view (they filter only while it shows)."""
+        return tuple(self.parallel_plot.brushes.values())
 
     @property
     def shown_runs(self) -> list[RunInfo]:
@@ -203,6 +254,8 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     def on_mount(self) -> None:
         if self._initial_split in SPLITS:
             self.split = self._initial_split
+        self.parallel_plot.set_brushes(self.view.brushes)
+        self._show_view()
         self.table.focus()
         self._update_detail()
         self.reload()
@@ -228,6 +281,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         view = self.view
         view.filter_text, view.sort_column = self.filter_text, self.sort_column
         view.descending, view.selected = self.descending, tuple(self.selected)
+        view.parallel, view.scatter, view.brushes = self.parallel, self.scatter, self.brushes
         view.split = self.split  # (the cursor is kept as it moves: the table is gone now)
 
     def _plotted_names(self) -> tuple[str, ...]:
@@ -301,17 +355,38 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     def _show(self) -> None:
         query = parse_filter(self.filter_text)
         self._filter_problems = query.problems
-        rows = sort_runs((r for r in self.runs if query.matches(r)),
-                         self.sort_column, self.descending)
+        self.matching = [r for r in self.runs if query.matches(r)]
+        kept = self._brushed(self.matching)
+        rows = sort_runs(kept, self.sort_column, self.descending)
         self.table.show(rows, self.selected, sort_column=self.sort_column,
                         descending=self.descending, timing=self.timing)
         self._update_summary()
         self._update_detail()
         self._update_plots()
+        self._update_view()
+        if bool(rows) != self._any_shown:  # x, e, o... appear or go from the footer
+            self._any_shown = bool(rows)
+            self.refresh_bindings()
+
+    def _brushed(self, runs: list[RunInfo]) -> list[RunInfo]:
+        """In the parallel-coordinates view, the runs inside every brush (all otherwise)."""
+        if not self.parallel:
+            return runs
+        plot = self.parallel_plot
+        plot.set_runs(runs)
+        if not plot.brushes:
+            plot.set_kept(None)
+            return runs
+        kept = brushed(runs, plot.axes, plot.brushes.values())
+        plot.set_kept(run.name for run in kept)
+        return kept
 
     def _update_summary(self) -> None:
         shown, total = len(self.table.shown), len(self.runs)
         text = Text(f"{shown}/{runs_count(total)}" if shown != total else runs_count(total))
+        if self.parallel and self.brushes:
+            text.append(f" · brushes keep {shown} of {len(self.matching)}",
+                        style="rgb(230,159,0)")
         if self.selected:
             text.append(f" · {len(self.selected)} selected")
         if self._filter_problems:  # why nothing matches
@@ -348,6 +423,105 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     def watch_split(self) -> None:
         self._update_plots()
 
+    # -- parallel coordinates, scatter, importance -------------------------------------------
+    def _show_view(self) -> None:
+        """Curves, or parallel coordinates (or the scatter) with the importance beside."""
+        self.query_one("#runs-legend").display = not self.parallel
+        self.query_one(RunPlots).display = not self.parallel
+        self.query_one("#runs-view").display = self.parallel
+        self.parallel_plot.display = self.parallel and not self.scatter
+        self.scatter_plot.display = self.parallel and self.scatter
+
+    def _update_view(self) -> None:
+        """The parts of the parallel-coordinates view that follow the rows and the cursor."""
+        if not self.parallel:
+            return
+        run = self.highlighted
+        self.parallel_plot.set_highlighted(run.name if run is not None else None)
+        if self.scatter:
+            self.scatter_plot.show(self.shown_runs, self.scatter_field,
+                                   run.name if run is not None else None)
+        key = tuple(sorted((r.name, r.best_val_acc, r.test_acc) for r in self.shown_runs))
+        if key != self._importance_key:
+            self._importance_key = key
+            self.importance = None
+            self.importance_panel.show(None)
+            if self._importance_timer is not None:
+                self._importance_timer.stop()
+            self._importance_timer = self.set_timer(IMPORTANCE_DELAY, self._start_importance)
+
+    @property
+    def scatter_field(self) -> str | None:
+        """The field the scatter puts on its x axis: the picked axis's (the first field's
+        when the score is picked)."""
+        plot = self.parallel_plot
+        axis = plot.picked_axis
+        if axis is not None and axis.name != SCORE:
+            return axis.name
+        return next((a.name for a in plot.shown_axes if a.name != SCORE), None)
+
+    def _start_importance(self) -> None:
+        self._importance_timer = None
+        self._compute_importance(self._importance_key, list(self.shown_runs))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-importance")
+    def _compute_importance(self, key: tuple, runs: list[RunInfo]) -> None:
+        """Thread worker: the fields' importance for ``runs`` (Optuna; never on the UI
+        thread), posted back unless the runs changed meanwhile."""
+        found = parameter_importance(runs)
+        if not get_current_worker().is_cancelled:
+            self.post_message(ImportanceFound(key, found))
+
+    def on_importance_found(self, message: ImportanceFound) -> None:
+        """The worker weighed the fields: draw the bars; the widest go first in the plot."""
+        if message.key != self._importance_key:
+            return  # for runs no longer shown
+        self.importance = message.importance
+        self.importance_panel.show(message.importance)
+        self.parallel_plot.ranking = tuple(name for name, _ in message.importance.shares)
+        self.parallel_plot.refresh()
+
+    def action_toggle_parallel(self) -> None:
+        """p: parallel coordinates of the filtered runs (with their importance) instead of
+        the curves, or the curves again."""
+        self.parallel = not self.parallel
+        self._show_view()
+        self._show()
+        if self.parallel:
+            (self.scatter_plot if self.scatter else self.parallel_plot).focus()
+        elif not self.filter_input.has_focus:
+            self.table.focus()
+        self.refresh_bindings()
+
+    def action_toggle_scatter(self) -> None:
+        """v: in the parallel-coordinates view, the score against the picked axis's field
+        (←/→ pick another), or the parallel coordinates again."""
+        if not self.parallel:
+            return
+        self.scatter = not self.scatter
+        self._show_view()
+        self._update_view()
+        (self.scatter_plot if self.scatter else self.parallel_plot).focus()
+
+    def on_parallel_plot_brushes_changed(self, event: ParallelPlot.BrushesChanged) -> None:
+        """A brush moved: the table keeps the runs inside every brush."""
+        self._show()
+
+    def on_scatter_plot_step(self, event: ScatterPlot.Step) -> None:
+        """←/→ in the scatter: the next field."""
+        self.parallel_plot.action_pick(event.step)
+        self._update_view()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer shows only keys that do something now: the run actions while there
+        are runs, the scatter in the parallel-coordinates view."""
+        if action in ("delete", "export", "open_checkpoint", "rerun", "load_config",
+                      "sweep_around", "toggle_select"):
+            return bool(self.is_mounted and self.query(RunsTable) and self.table.shown)
+        if action == "toggle_scatter":
+            return self.parallel
+        return True
+
     # -- events ------------------------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.highlighted is not None:
@@ -355,6 +529,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         self._update_detail()
         if not self.selected:
             self._update_plots()
+        self._update_view()
 
     def on_runs_table_refitted(self, event: RunsTable.Refitted) -> None:
         self._update_detail()  # it lists the values of the columns left out
@@ -443,8 +618,9 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         self.table.focus()
 
     def action_close(self) -> None:
-        """Esc: leave the filter, or close the screen."""
-        if self.filter_input.has_focus:
+        """Esc: leave the filter or the plots, or close the screen."""
+        if self.filter_input.has_focus or self.parallel_plot.has_focus \
+                or self.scatter_plot.has_focus:
             self.table.focus()
         else:
             self.dismiss(None)

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from engine.config import format_field
 from engine.errors import NNFSError
 from engine.runs import RunInfo, RunStore
+from engine.runs.importance import Importance
 from nnfs_tui.widgets.overlay_plot import Curve, OverlayPlot, RunStyle, legend
 from nnfs_tui.widgets.runs_table import HEADERS, cells
 
@@ -57,6 +58,17 @@ class StoreRead(Message, bubble=False):
     def __init__(self, snapshot: StoreSnapshot) -> None:
         super().__init__()
         self.snapshot: StoreSnapshot = snapshot
+        """What it found."""
+
+
+class ImportanceFound(Message, bubble=False):
+    """The Runs screen's worker weighed the fields of the runs shown."""
+
+    def __init__(self, key: tuple, importance: Importance) -> None:
+        super().__init__()
+        self.key: tuple = key
+        """Which runs it was computed for (the screen drops it when they changed)."""
+        self.importance: Importance = importance
         """What it found."""
 
 
