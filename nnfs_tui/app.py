@@ -31,6 +31,7 @@ from engine.config import PRESETS, TrainConfig
 from engine.data import Dataset
 from engine.errors import ConfigError
 from nnfs_tui.controller import ACTIVE_STATES, PROGRESS_INTERVAL, RunController
+from nnfs_tui.dialogs.sweep import ExecutorChoice
 from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
@@ -124,6 +125,8 @@ class NNFSApp(App[None]):
             self, dataset=dataset, batch_interval=batch_interval, threads=threads,
             runs_dir=runs_dir, record=record)
         """Starts, controls and records the runs, one at a time."""
+        self.sweep_executor: ExecutorChoice | None = None
+        """Where the last sweep started from the sweep dialog trained (the next starts there)."""
         self._exit_code: int | None = None  # set once quitting has begun
         self._gc_thresholds: tuple[int, ...] | None = None  # Python's, while the app runs
 
@@ -221,7 +224,9 @@ class NNFSApp(App[None]):
 
     def on_runs_result(self, result: RunsResult | None) -> None:
         """The Runs screen closed: the controller reruns, opens or fills the form."""
-        if result is not None:
+        if result is not None and result.sweep is not None:  # w: a sweep around a run
+            self.controller.sweeps.start(result.sweep)
+        elif result is not None:
             self.controller.runs_result(result)
 
     # -- run keys: the controller acts -----------------------------------------------------

@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, Label, Static
 from engine.config import TrainConfig, format_field
 from engine.errors import ConfigError, NNFSError
 from engine.sweep import DASK_ENV, Search, Trial, parse_grid, parse_sample, parse_vary, plan
+from engine.sweep.around import SweepPrefill
 from engine.sweep.executors import resolve_workers, resolve_workers_any
 from nnfs_tui.dialogs.form import FormDialog
 from nnfs_tui.widgets.text_field import TextField
@@ -111,6 +112,17 @@ def check_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: s
 FIELD_ORDER = ("sample", "trials", "seed", "workers", "cluster", "search", "budget", "prune")
 
 
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """Where the last sweep started from the dialog trained: the next one starts there too
+    (the app keeps it as ``app.sweep_executor`` for the session)."""
+
+    workers: str = "auto"
+    """``auto`` or a whole number."""
+    cluster: str = ""
+    """A Dask scheduler's address; "" for this machine."""
+
+
 class SweepDialog(FormDialog[SweepSettings | None]):
     """Vary form fields over a grid, random samples or a model-based search, on this
     machine's cores or a Dask cluster; Enter walks the fields, then starts; Esc cancels.
@@ -121,12 +133,24 @@ class SweepDialog(FormDialog[SweepSettings | None]):
     CSS_PATH = Path(__file__).with_name("dialogs.tcss")  # absolute: subclasses elsewhere work
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, base: TrainConfig) -> None:
+    def __init__(self, base: TrainConfig, prefill: SweepPrefill | None = None) -> None:
+        """``prefill``: the text to start from (a sweep around a run), ready to start: the
+        Start button has focus. Without it, the form's learning rate and sizes."""
         super().__init__()
         self.base: TrainConfig = base
         """The form's config: every field the sweep does not vary keeps its value."""
+        self.prefill: SweepPrefill | None = prefill
+        """The text the dialog opened with (None: the form's values)."""
         self.settings: SweepSettings | None = None
         """The sweep the text describes now (None while it has an error)."""
+
+    def _executor(self) -> ExecutorChoice:
+        """Where the last sweep trained (the app remembers it), else one worker per core
+        here or the cluster of ``$NNFS_DASK_SCHEDULER``."""
+        last = getattr(self.app, "sweep_executor", None)
+        if isinstance(last, ExecutorChoice):
+            return last
+        return ExecutorChoice("auto", os.environ.get(DASK_ENV, ""))
 
     @property
     def trials(self) -> list[Trial]:
@@ -136,42 +160,49 @@ class SweepDialog(FormDialog[SweepSettings | None]):
 
     def compose(self) -> ComposeResult:
         base = self.base
-        prefill = [f"learning_rate: {format_field('learning_rate', base.learning_rate)}",
-                   f"hidden_sizes: {format_field('hidden_sizes', base.hidden_sizes)}"]
-        prefill += [""] * (VARY_ROWS - len(prefill))
+        if self.prefill is not None:
+            lines = list(self.prefill.vary[:MAX_VARY_ROWS])
+            texts = self.prefill.texts()
+        else:
+            lines = [f"learning_rate: {format_field('learning_rate', base.learning_rate)}",
+                     f"hidden_sizes: {format_field('hidden_sizes', base.hidden_sizes)}"]
+            texts = {"sample": "", "trials": "1", "seed": "0", "search": "grid",
+                     "budget": "", "prune": "none"}
+        lines += [""] * (VARY_ROWS - len(lines))
+        executor = self._executor()
         with Vertical(classes="dialog") as box:
             box.border_title = "Sweep: one recorded run per trial"
             box.border_subtitle = "Enter: next line or field · Start sweep starts · Esc cancels"
             yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
                         classes="hint", markup=False)
-            for i, text in enumerate(prefill):
+            for i, text in enumerate(lines):
                 yield self._vary_line(i, text)
             yield Label("Random samples: FIELD=log:LOW:HIGH or FIELD=uniform:LOW:HIGH ...",
                         classes="hint", markup=False)
-            yield TextField("", id="sample", compact=True, select_on_focus=False,
+            yield TextField(texts["sample"], id="sample", compact=True, select_on_focus=False,
                         placeholder="e.g. learning_rate=log:1e-4:1e-1 dropout=uniform:0:0.5")
             with Horizontal(classes="sweep-row"):
                 yield Label("Draws per grid point ", markup=False)
-                yield TextField("1", id="trials", compact=True, select_on_focus=False)
+                yield TextField(texts["trials"], id="trials", compact=True, select_on_focus=False)
                 yield Label("  Seed ", markup=False)
-                yield TextField("0", id="seed", compact=True, select_on_focus=False)
+                yield TextField(texts["seed"], id="seed", compact=True, select_on_focus=False)
                 yield Label("  Workers ", markup=False)
-                yield TextField("auto", id="workers", compact=True, select_on_focus=False,
+                yield TextField(executor.workers, id="workers", compact=True, select_on_focus=False,
                             placeholder="N|auto")
             with Horizontal(classes="sweep-row"):
                 yield Label("Dask cluster ", markup=False)
-                yield TextField(os.environ.get(DASK_ENV, ""), id="cluster", compact=True,
+                yield TextField(executor.cluster, id="cluster", compact=True,
                             select_on_focus=False,
                             placeholder="blank: this machine; tcp://127.0.0.1:8786")
             with Horizontal(classes="sweep-row"):
                 yield Label("Search ", markup=False)
-                yield TextField("grid", id="search", compact=True, select_on_focus=False,
+                yield TextField(texts["search"], id="search", compact=True, select_on_focus=False,
                             placeholder="grid|random|tpe")
                 yield Label("  Budget ", markup=False)
-                yield TextField("", id="budget", compact=True, select_on_focus=False,
+                yield TextField(texts["budget"], id="budget", compact=True, select_on_focus=False,
                             placeholder="trials")
                 yield Label("  Pruning ", markup=False)
-                yield TextField("none", id="prune", compact=True, select_on_focus=False,
+                yield TextField(texts["prune"], id="prune", compact=True, select_on_focus=False,
                             placeholder="none|asha|median")
             yield Static("", id="sweep-error", classes="error", markup=False)
             yield Static("", id="sweep-summary", markup=False)
@@ -191,10 +222,13 @@ class SweepDialog(FormDialog[SweepSettings | None]):
         return list(self.query("Input.vary").results(Input))
 
     def on_mount(self) -> None:
+        settings = self.check()
+        if self.prefill is not None and settings is not None:
+            self.query_one("#ok", Button).focus()  # ready: Enter starts it
+            return
         field = self.query_one("#vary-0", Input)
         field.focus()
         field.cursor_position = len(field.value)
-        self.check()
 
     @property
     def error(self) -> str:
@@ -279,6 +313,8 @@ class SweepDialog(FormDialog[SweepSettings | None]):
         """Close with the sweep, or keep the dialog open with the reason it cannot run."""
         settings = self.check()
         if settings is not None:
+            if hasattr(self.app, "sweep_executor"):  # the next sweep starts there too
+                self.app.sweep_executor = ExecutorChoice(settings.workers, settings.cluster)
             self.dismiss(settings)
         else:
             self.app.bell()

@@ -16,9 +16,10 @@ from nnfs_tui.dialogs import ConfigDiffDialog, ConfirmDialog, ExportDialog
 if TYPE_CHECKING:
     from textual.app import App
 
+    from nnfs_tui.dialogs.sweep import SweepSettings
     from nnfs_tui.widgets.overlay_plot import RunStyle
 
-Action = Literal["rerun", "load_config", "open_checkpoint"]
+Action = Literal["rerun", "load_config", "open_checkpoint", "sweep"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class RunsResult:
 
     action: Action
     """rerun: start a run with exactly ``config`` (same seed, same result);
-    load_config: put ``config`` into the form; open_checkpoint: load ``checkpoint``."""
+    load_config: put ``config`` into the form; open_checkpoint: load ``checkpoint``;
+    sweep: start the sweep ``sweep`` (planned around the run)."""
     config: TrainConfig
     """The run's config as recorded (config.json)."""
     run_name: str
@@ -39,6 +41,8 @@ class RunsResult:
     live_changes: tuple[LiveChange, ...] = ()
     """Hyperparameters the run changed while it trained, with their steps, in order; a
     rerun passes them to ``RunSession(planned_changes=...)`` to repeat the run exactly."""
+    sweep: SweepSettings | None = None
+    """sweep: the checked sweep the dialog started from the run (and the brushes)."""
 
 
 class RunActions:

@@ -33,7 +33,9 @@ from engine.runs import RunInfo, RunStore, default_descending
 from engine.runs.importance import Importance, parameter_importance
 from engine.runs.parallel import SCORE, Brush, brushed
 from engine.runs.query import parse_filter, sort_runs
+from engine.sweep.around import sweep_around
 from nnfs_tui.dialogs import SortMenu
+from nnfs_tui.dialogs.sweep import SweepDialog, SweepSettings
 from nnfs_tui.screens.run_actions import Action, RunActions, RunsResult
 from nnfs_tui.screens.runs_parts import (
     ImportanceFound,
@@ -281,7 +283,6 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         view = self.view
         view.filter_text, view.sort_column = self.filter_text, self.sort_column
         view.descending, view.selected = self.descending, tuple(self.selected)
-        view.parallel, view.scatter, view.brushes = self.parallel, self.scatter, self.brushes
         view.split = self.split  # (the cursor is kept as it moves: the table is gone now)
 
     def _plotted_names(self) -> tuple[str, ...]:
@@ -426,6 +427,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     # -- parallel coordinates, scatter, importance -------------------------------------------
     def _show_view(self) -> None:
         """Curves, or parallel coordinates (or the scatter) with the importance beside."""
+        self.set_class(self.parallel, "-parallel")
         self.query_one("#runs-legend").display = not self.parallel
         self.query_one(RunPlots).display = not self.parallel
         self.query_one("#runs-view").display = self.parallel
@@ -484,7 +486,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
     def action_toggle_parallel(self) -> None:
         """p: parallel coordinates of the filtered runs (with their importance) instead of
         the curves, or the curves again."""
-        self.parallel = not self.parallel
+        self.parallel = self.view.parallel = not self.parallel
         self._show_view()
         self._show()
         if self.parallel:
@@ -498,19 +500,42 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         (←/→ pick another), or the parallel coordinates again."""
         if not self.parallel:
             return
-        self.scatter = not self.scatter
+        self.scatter = self.view.scatter = not self.scatter
         self._show_view()
         self._update_view()
         (self.scatter_plot if self.scatter else self.parallel_plot).focus()
 
     def on_parallel_plot_brushes_changed(self, event: ParallelPlot.BrushesChanged) -> None:
         """A brush moved: the table keeps the runs inside every brush."""
+        self.view.brushes = event.brushes
         self._show()
 
     def on_scatter_plot_step(self, event: ScatterPlot.Step) -> None:
         """←/→ in the scatter: the next field."""
         self.parallel_plot.action_pick(event.step)
         self._update_view()
+
+    def action_sweep_around(self) -> None:
+        """w: the sweep dialog (F12) filled with ranges around the highlighted run (the
+        learning rate's log range, the neighbouring sizes) or, in the parallel-coordinates
+        view, the brushed ranges; its Start button starts it on the last executor chosen."""
+        run = self._current("sweep around")
+        if run is None:
+            return
+        if run.config is None:
+            self.notify(f"{run.name} has no readable config ({run.problem or 'missing'}).",
+                        title="Sweep around", severity="error")
+            return
+        plot = self.parallel_plot
+        prefill = (sweep_around(run.config, plot.axes, self.brushes) if self.parallel
+                   else sweep_around(run.config))
+
+        def chosen(settings: SweepSettings | None) -> None:
+            if settings is not None:
+                self.dismiss(RunsResult("sweep", run.config, run.name, run.path,
+                                        sweep=settings))
+
+        self.app.push_screen(SweepDialog(run.config, prefill), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows only keys that do something now: the run actions while there
