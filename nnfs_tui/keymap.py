@@ -77,7 +77,20 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("x, Delete", "delete the run (asks first)"),
         ("e", "export the filtered, sorted table to CSV"),
         ("Ctrl+R", "read the runs directory again"),
-        ("Esc, q", "close"),
+        ("p", "parallel coordinates of the filtered runs instead of the curves, with the "
+              "importance of each field beside them (p again: the curves)"),
+        ("v", "in that view: the score against the picked axis's field (v again: back)"),
+        ("w", "sweep around this: the sweep dialog filled with ranges around the run (or the "
+              "brushed ranges); Enter starts it where the last sweep trained"),
+        ("Tab", "between the filter, the table and the plot"),
+        ("Esc, q", "close (from the filter or the plot: back to the table)"),
+    )),
+    ("Parallel coordinates (p in Runs, the plot focused)", (
+        ("←, →", "pick an axis (in the scatter: the field)"),
+        ("↑, ↓", "move the brush's top edge: the table keeps the runs inside every brush"),
+        ("Shift+↑, Shift+↓", "move the brush's bottom edge"),
+        ("Backspace, Delete", "clear the picked axis's brush"),
+        ("mouse", "drag along an axis to brush it; click an axis to pick it"),
     )),
     ("Inspect (F4)", (
         ("1, 2, 3", "tabs: confusion matrix, first-layer weights, layer health"),

@@ -115,10 +115,17 @@ class ParallelPlot(Widget, can_focus=True):
         self.ranking: tuple[str, ...] = ()
         """Fields by importance, most first: which axes stay when not all fit."""
         self._drag: tuple[str, int] | None = None
+        self._last_width = 10_000  # every axis, until the widget has a width
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width:
+            self._last_width = event.size.width
 
     # -- data --------------------------------------------------------------------------------
     def set_runs(self, runs: Sequence[RunInfo]) -> None:
-        """Draw these runs (their axes are built anew; brushes on axes that remain stay)."""
+        """Draw these runs. Their axes are built anew; brushes stay (one on an axis these
+        runs lack keeps nothing out until the axis is back: a filter typed letter by
+        letter must not wipe them)."""
         rows = [run_values(run) for run in runs]
         self.axes = build_axes(rows)
         score_axis = next((a for a in self.axes if a.name == SCORE), None)
@@ -127,8 +134,6 @@ class ParallelPlot(Widget, can_focus=True):
                  score_axis.position(values.get(SCORE)) if score_axis is not None else None)
             for run, values, p in zip(runs, rows, positions(runs, self.axes), strict=True)
             if values]
-        names = {a.name for a in self.axes}
-        self.brushes = {k: b for k, b in self.brushes.items() if k in names}
         self.picked = min(self.picked, max(0, len(self.shown_axes) - 1))
         self.refresh()
 
@@ -152,7 +157,8 @@ class ParallelPlot(Widget, can_focus=True):
     def shown_axes(self) -> list[Axis]:
         """The axes drawn: all that fit the width, the score always; when some must go, the
         least important fields (``ranking``) go first, then the later ones."""
-        room = 1 + max(0, self.size.width - 2 * self._pad) // MIN_SPACING
+        width = self.size.width or self._last_width  # hidden (the scatter shows): as last
+        room = 1 + max(0, width - 2 * self._pad) // MIN_SPACING
         if len(self.axes) <= room:
             return list(self.axes)
         fields = [a for a in self.axes if a.name != SCORE]
@@ -177,7 +183,7 @@ class ParallelPlot(Widget, can_focus=True):
     def _pad(self) -> int:
         return 4
 
-    def _columns(self, n: int) -> list[int]:
+    def columns(self, n: int) -> list[int]:
         """The column of each of ``n`` axes, evenly spread."""
         width = self.size.width
         if n == 1:
@@ -186,17 +192,17 @@ class ParallelPlot(Widget, can_focus=True):
         return [round(self._pad + i * span / (n - 1)) for i in range(n)]
 
     @property
-    def _plot_rows(self) -> int:
+    def plot_rows(self) -> int:
         return max(1, self.size.height - LABEL_ROWS)
 
     def _row_of(self, position: float) -> int:
         """The plot row (0 at the top) a position falls in."""
-        dots = self._plot_rows * 4 - 1
+        dots = self.plot_rows * 4 - 1
         return round((1 - position) * dots) // 4
 
     def _position_range(self, top_row: int, bottom_row: int) -> tuple[float, float]:
         """Positions covered by plot rows ``top_row`` .. ``bottom_row`` (low, high)."""
-        dots = max(1, self._plot_rows * 4 - 1)
+        dots = max(1, self.plot_rows * 4 - 1)
         high = 1 - (top_row * 4) / dots
         low = 1 - (bottom_row * 4 + 3) / dots
         return max(0.0, low), min(1.0, high)
@@ -211,7 +217,7 @@ class ParallelPlot(Widget, can_focus=True):
     def _step(self, axis: Axis) -> float:
         if axis.kind == "category" and len(axis.categories) > 1:
             return 1 / (len(axis.categories) - 1)
-        return 1 / max(4, min(20, self._plot_rows))
+        return 1 / max(4, min(20, self.plot_rows))
 
     def action_move(self, edge: str, direction: int) -> None:
         """↑/↓ (top edge), Shift+↑/↓ (bottom edge): move the picked axis's brush a step."""
@@ -247,7 +253,7 @@ class ParallelPlot(Widget, can_focus=True):
         shown = self.shown_axes
         if not shown:
             return None
-        columns = self._columns(len(shown))
+        columns = self.columns(len(shown))
         i = min(range(len(shown)), key=lambda k: abs(columns[k] - x))
         reach = MIN_SPACING // 2 if len(shown) > 1 else self.size.width
         return i if abs(columns[i] - x) <= reach else None
@@ -260,7 +266,7 @@ class ParallelPlot(Widget, can_focus=True):
         self.focus()
         self.picked = i
         row = event.y - 2
-        if 0 <= row < self._plot_rows:
+        if 0 <= row < self.plot_rows:
             self._drag = (self.shown_axes[i].name, row)
             self.capture_mouse()
 
@@ -268,7 +274,7 @@ class ParallelPlot(Widget, can_focus=True):
         if self._drag is None:
             return
         name, start = self._drag
-        row = min(max(event.y - 2, 0), self._plot_rows - 1)
+        row = min(max(event.y - 2, 0), self.plot_rows - 1)
         if row != start:
             low, high = self._position_range(min(start, row), max(start, row))
             self._set(Brush(name, low, high))
@@ -289,9 +295,9 @@ class ParallelPlot(Widget, can_focus=True):
             return Text(why, style="dim")
         if height < LABEL_ROWS + 2:
             return Text("Too short for the plot: make the terminal taller.", style="dim")
-        columns = self._columns(len(shown))
+        columns = self.columns(len(shown))
         index = [self.axes.index(a) for a in shown]
-        rows = self._plot_rows
+        rows = self.plot_rows
         canvas = BrailleCanvas(width, height)
         dots = rows * 4 - 1
 
@@ -320,7 +326,7 @@ class ParallelPlot(Widget, can_focus=True):
 
     def _draw_axes(self, canvas: BrailleCanvas, shown: list[Axis], columns: list[int],
                    index: list[int]) -> None:
-        width, rows = self.size.width, self._plot_rows
+        width, rows = self.size.width, self.plot_rows
         label_width = max(3, (columns[1] - columns[0]) - 1) if len(columns) > 1 else width
         highlighted = next((ln for ln in self.lines if ln.name == self.highlighted), None)
         for k, axis in enumerate(shown):

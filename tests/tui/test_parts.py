@@ -238,7 +238,9 @@ def test_keymap_lists_every_binding() -> None:
     from nnfs_tui.widgets.canvas import DrawingCanvas
     from nnfs_tui.widgets.confusion import ConfusionMatrix
     from nnfs_tui.widgets.mistakes import MistakeViewer
+    from nnfs_tui.widgets.parallel_plot import ParallelPlot
     from nnfs_tui.widgets.runs_table import RunsTable
+    from nnfs_tui.widgets.scatter_plot import ScatterPlot
     from nnfs_tui.widgets.weights import WeightGrid
 
     names = {"?": "question_mark", "esc": "escape", "/": "slash", "+": "plus",
@@ -255,7 +257,7 @@ def test_keymap_lists_every_binding() -> None:
     listed |= {"ctrl+home", "ctrl+end", "shift+s"}  # DataTable's own, and S typed with shift
     for owner in (NNFSApp, TrainScreen, DigitViewer, HelpScreen, RunsScreen, RunsTable,
                   InspectScreen, ConfusionMatrix, MistakeViewer, WeightGrid, DrawScreen,
-                  DrawingCanvas):
+                  DrawingCanvas, ParallelPlot, ScatterPlot):
         for binding in owner.BINDINGS:
             for key in binding.key.split(","):
                 assert key in listed, f"{owner.__name__} binds {key}, missing from KEYMAP"
