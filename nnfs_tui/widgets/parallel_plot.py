@@ -62,14 +62,26 @@ def axis_label(axis: Axis, position: float) -> str:
     return axis.value_at(position)
 
 
+def score_ranks(scores: Sequence[float | None]) -> list[float | None]:
+    """Each score's rank among the others, 0 (lowest) to 1 (highest), ties alike; None
+    stays None. Colours follow ranks, not values, so one diverged run at 10% does not
+    paint every other run the same colour."""
+    known = sorted({s for s in scores if s is not None})
+    if not known:
+        return [None] * len(scores)
+    top = max(1, len(known) - 1)
+    index = {s: i / top for i, s in enumerate(known)}
+    return [None if s is None else index[s] for s in scores]
+
+
 @dataclass(frozen=True)
 class Line:
     """One run as drawn: its name, positions on every axis and colour."""
 
     name: str
     positions: tuple[float | None, ...]
-    score_position: float | None
-    """Where its score lies between the lowest and highest (picks its colour)."""
+    score_rank: float | None
+    """Its score's rank among the runs', 0 (lowest) to 1 (highest): its colour."""
 
 
 class ParallelPlot(Widget, can_focus=True):
@@ -128,12 +140,9 @@ class ParallelPlot(Widget, can_focus=True):
         letter must not wipe them)."""
         rows = [run_values(run) for run in runs]
         self.axes = build_axes(rows)
-        score_axis = next((a for a in self.axes if a.name == SCORE), None)
-        self.lines = [
-            Line(run.name, tuple(p),
-                 score_axis.position(values.get(SCORE)) if score_axis is not None else None)
-            for run, values, p in zip(runs, rows, positions(runs, self.axes), strict=True)
-            if values]
+        ranks = score_ranks([values.get(SCORE) for values in rows])
+        self.lines = [Line(run.name, tuple(p), rank) for run, values, p, rank in zip(
+            runs, rows, positions(runs, self.axes), ranks, strict=True) if values]
         self.picked = min(self.picked, max(0, len(self.shown_axes) - 1))
         self.refresh()
 
@@ -307,7 +316,7 @@ class ParallelPlot(Widget, can_focus=True):
         ordered = sorted(self.lines, key=lambda ln: (
             ln.name == self.highlighted,
             self.kept is None or ln.name in self.kept,
-            -1 if ln.score_position is None else ln.score_position))
+            -1 if ln.score_rank is None else ln.score_rank))
         muted = Style(color="rgb({},{},{})".format(*MUTED_RGB))
         for line in ordered:
             if line.name == self.highlighted:
@@ -315,7 +324,7 @@ class ParallelPlot(Widget, can_focus=True):
             elif self.kept is not None and line.name not in self.kept:
                 style = muted
             else:
-                style = ramp_style(line.score_position)
+                style = ramp_style(line.score_rank)
             for k in range(len(shown) - 1):
                 a, b = line.positions[index[k]], line.positions[index[k + 1]]
                 if a is None or b is None:
@@ -327,7 +336,7 @@ class ParallelPlot(Widget, can_focus=True):
     def _draw_axes(self, canvas: BrailleCanvas, shown: list[Axis], columns: list[int],
                    index: list[int]) -> None:
         width, rows = self.size.width, self.plot_rows
-        label_width = max(3, (columns[1] - columns[0]) - 1) if len(columns) > 1 else width
+        label_width = max(3, (columns[1] - columns[0]) - 2) if len(columns) > 1 else width
         highlighted = next((ln for ln in self.lines if ln.name == self.highlighted), None)
         for k, axis in enumerate(shown):
             col = columns[k]
@@ -371,7 +380,7 @@ class ParallelPlot(Widget, can_focus=True):
         score_axis = next((a for a in self.axes if a.name == SCORE), None)
         col = 0
         if score_axis is not None:
-            col = canvas.pieces(0, row, ramp_pieces(f"score {axis_label(score_axis, 0.0)}",
+            col = canvas.pieces(0, row, ramp_pieces(f"score by rank: {axis_label(score_axis, 0.0)}",
                                                     axis_label(score_axis, 1.0)))
         left_out = self.left_out
         if left_out:

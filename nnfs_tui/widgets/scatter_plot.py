@@ -20,7 +20,7 @@ from textual.widget import Widget
 from engine.runs import RunInfo
 from engine.runs.parallel import SCORE, Axis, build_axes, run_values
 from nnfs_tui.widgets.braille import BrailleCanvas, ramp_style
-from nnfs_tui.widgets.parallel_plot import HIGHLIGHT_STYLE, axis_label
+from nnfs_tui.widgets.parallel_plot import HIGHLIGHT_STYLE, axis_label, score_ranks
 
 #: Cells left of the plot for the score labels (``97.4%``).
 MARGIN = 7
@@ -109,21 +109,22 @@ class ScatterPlot(Widget, can_focus=True):
         canvas.char(0, 0, f"score against {self.field} ({kind})", "bold")
         values = [run_values(r) for r in self.runs]
         xs = x_positions(x_axis, [v.get(self.field) for v in values])
+        ranks = score_ranks([v.get(SCORE) for v in values])  # colours as in the parallel plot
         points = []
-        for run, v, x in zip(self.runs, values, xs, strict=True):
+        for run, v, x, rank in zip(self.runs, values, xs, ranks, strict=True):
             y = y_axis.position(v.get(SCORE))
             if x is not None and y is not None:
-                points.append((run.name == self.highlighted, y, x, run.name))
+                points.append((run.name == self.highlighted, y, x, rank))
         for row in range(rows):
             canvas.char(MARGIN - 1, row + 1, "│", "dim")
         canvas.char(MARGIN - 1, rows + 1, "└" + "─" * cols, "dim")
         canvas.char(0, 1, axis_label(y_axis, 1.0)[:MARGIN - 1], "")
         canvas.char(0, rows, axis_label(y_axis, 0.0)[:MARGIN - 1], "")
-        for is_highlighted, y, x, _ in sorted(points):
+        for is_highlighted, y, x, rank in sorted(points, key=lambda p: p[:3]):
             col = MARGIN + min(cols - 1, round(x * (cols - 1)))
             row = 1 + min(rows - 1, round((1 - y) * (rows - 1)))
             canvas.char(col, row, "◆" if is_highlighted else "●",
-                        HIGHLIGHT_STYLE if is_highlighted else ramp_style(y))
+                        HIGHLIGHT_STYLE if is_highlighted else ramp_style(rank))
         self._x_labels(canvas, x_axis, rows + 2, cols)
         return Text("\n").join(canvas.rows())
 

@@ -646,7 +646,10 @@ async def test_the_runs_footer_fits_at_120_columns_in_the_app(small_dataset, tmp
         footer = app.screen.query_one(Footer)
         keys = list(footer.query(FooterKey))
         assert keys and all(k.region.right <= footer.region.right for k in keys)
-        assert {"toggle_select", "sort_menu", "diff", "rerun"} <= {k.action for k in keys}
+        shown = {k.action for k in keys}
+        assert {"focus_filter", "close", "sort_menu", "diff", "toggle_parallel"} <= shown
+        # no runs yet: the keys that act on a run are not offered
+        assert not {"delete", "export", "open_checkpoint", "rerun", "toggle_select"} & shown
 
 
 async def test_the_filter_matches_what_the_table_shows_not_the_timestamp(store) -> None:
