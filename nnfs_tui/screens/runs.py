@@ -341,11 +341,14 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
                         timeout=2)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A read of the store that raised (a bug, not a bad run: those are listed as
-        incomplete) is said, not swallowed."""
+        """A read of the store, or a weighing of the fields, that raised (a bug, not a bad
+        run: those are listed as incomplete) is said, not swallowed."""
         if event.worker.group == "runs-store" and event.state == WorkerState.ERROR:
             self.notify(f"Reading the runs failed: {event.worker.error}", title="Runs",
                         severity="error")
+        elif event.worker.group == "runs-importance" and event.state == WorkerState.ERROR:
+            self.importance_panel.show(Importance((), 0, "", f"Weighing the fields failed: "
+                                                  f"{event.worker.error}"))
 
     def _metrics_of(self, run: RunInfo) -> Metrics:
         if run.name not in self._metrics:  # a run just highlighted: one small file

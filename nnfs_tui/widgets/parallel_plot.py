@@ -377,12 +377,19 @@ class ParallelPlot(Widget, can_focus=True):
         canvas.char(start, row, text, style or None)
 
     def _key_line(self, canvas: BrailleCanvas, row: int) -> None:
+        """The colour key, then the axes the width left out (by their short names); the key
+        gets shorter when both do not fit."""
         score_axis = next((a for a in self.axes if a.name == SCORE), None)
+        left_out = self.left_out
+        note = (f" · {len(left_out)} axes left out: "
+                + ", ".join(SHORT_NAMES.get(n, n) for n in left_out)) if left_out else ""
         col = 0
         if score_axis is not None:
-            col = canvas.pieces(0, row, ramp_pieces(f"score by rank: {axis_label(score_axis, 0.0)}",
-                                                    axis_label(score_axis, 1.0)))
-        left_out = self.left_out
-        if left_out:
-            canvas.char(col, row, f" · {len(left_out)} axes left out (widen): "
-                        + ", ".join(short_name(n, 6) for n in left_out), "dim")
+            low, high = axis_label(score_axis, 0.0), axis_label(score_axis, 1.0)
+            for prefix, steps in (("score by rank ", 8), ("score ", 8), ("", 4)):
+                pieces = ramp_pieces(f"{prefix}{low}", high, steps)
+                if sum(len(p) for p, _ in pieces) + len(note) <= canvas.width:
+                    break
+            col = canvas.pieces(0, row, pieces)
+        if note:
+            canvas.char(col, row, note, "dim")

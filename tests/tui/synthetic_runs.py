@@ -31,22 +31,28 @@ def synthetic_score(config: TrainConfig) -> float:
     return round(0.975 - 0.045 * distance ** 2 + bonus + size, 4)
 
 
-def synthetic_configs() -> dict[str, TrainConfig]:
-    """Name -> config of the sixteen runs."""
+def synthetic_configs(wide: bool = False) -> dict[str, TrainConfig]:
+    """Name -> config of the sixteen runs; ``wide``: four more fields vary (activation,
+    dropout, weight_decay, schedule), eight axes and the score in all."""
     out = {}
     for i in range(16):
         config = BASE.replace(learning_rate=LEARNING_RATES[i % 8],
                               optimizer=OPTIMIZERS[i % 2], hidden_sizes=HIDDEN[(i // 2) % 4],
                               batch_size=BATCHES[(i // 8) % 2])
+        if wide:
+            config = config.replace(activation=("relu", "tanh", "sigmoid")[i % 3],
+                                    dropout=(0.0, 0.1, 0.2, 0.3)[(i // 3) % 4],
+                                    weight_decay=(1e-5, 1e-4, 1e-3)[(i // 5) % 3],
+                                    schedule=("cosine", "constant")[(i // 4) % 2])
         out[f"run-{i:02d}-{config.optimizer}"] = config
     return out
 
 
-def write_synthetic_runs(root: Path) -> RunStore:
+def write_synthetic_runs(root: Path, *, wide: bool = False) -> RunStore:
     """Write the sixteen runs into ``root`` (a fresh directory) and return its store."""
     store = RunStore(root)
     root.mkdir(parents=True, exist_ok=True)
-    for i, (name, config) in enumerate(synthetic_configs().items()):
+    for i, (name, config) in enumerate(synthetic_configs(wide).items()):
         value = synthetic_score(config)
         path = root / name
         path.mkdir()

@@ -20,8 +20,8 @@ from nnfs_tui.app import create_app
 from nnfs_tui.dialogs.sweep import ExecutorChoice, SweepDialog
 from nnfs_tui.screens.runs import RunsScreen
 from nnfs_tui.widgets.importance import ImportancePanel
-from nnfs_tui.widgets.parallel_plot import ParallelPlot
-from nnfs_tui.widgets.scatter_plot import ScatterPlot
+from nnfs_tui.widgets.parallel_plot import SHORT_NAMES, ParallelPlot, score_ranks
+from nnfs_tui.widgets.scatter_plot import ScatterPlot, x_positions
 from tests.tui.helpers import SMALL, wait_for
 from tests.tui.synthetic_runs import synthetic_configs, synthetic_score, write_synthetic_runs
 from tests.tui.test_runs import RunsApp, opened, runs_read, shown_names
@@ -143,6 +143,49 @@ async def test_the_scatter_shows_the_score_against_the_picked_field(store) -> No
         assert "adam" in text.splitlines()[-1] and "sgd" in text.splitlines()[-1]
         await pilot.press("v")
         assert screen.parallel_plot.display and not scatter.display
+
+
+async def test_axes_that_do_not_fit_are_left_out_least_important_first_and_named(
+        tmp_path) -> None:
+    store = write_synthetic_runs(tmp_path / "runs", wide=True)
+    app = RunsApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await parallel_view(pilot)
+        every = [a.name for a in screen.parallel_plot.axes]
+        assert len(every) == 9 and every[-1] == "score"
+        assert [a.name for a in screen.parallel_plot.shown_axes] == every
+        assert "left out" not in plot_text(screen.parallel_plot)
+    app = RunsApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        assert screen.parallel  # as the screen was left
+        await wait_for(pilot, lambda: screen.importance is not None, "the importance")
+        await pilot.pause()
+        plot = screen.parallel_plot
+        shown = [a.name for a in plot.shown_axes]
+        assert 3 <= len(shown) < len(every) and shown[-1] == "score"
+        assert shown == [name for name in every if name in shown]  # in the config's order
+        ranked = [name for name, _ in screen.importance.shares]
+        assert shown[:-1] == [name for name in every if name in ranked[:len(shown) - 1]]
+        key_line = plot_text(plot).splitlines()[-1]
+        assert f"{len(every) - len(shown)} axes left out" in key_line
+        assert all(SHORT_NAMES.get(name, name) in key_line for name in plot.left_out)
+
+
+def test_score_ranks_colour_by_rank_with_ties_alike() -> None:
+    assert score_ranks([0.9, None, 0.1, 0.5, 0.9]) == [1.0, None, 0.0, 0.5, 1.0]
+    assert score_ranks([None]) == [None] and score_ranks([0.7]) == [0.0]
+
+
+def test_runs_of_one_category_spread_across_its_slot_in_the_scatter() -> None:
+    from engine.runs.parallel import Axis
+
+    axis = Axis("optimizer", "category", categories=("adam", "sgd"))
+    xs = x_positions(axis, ["adam", "sgd", "adam", "adam", "rmsprop"])
+    assert xs[4] is None  # not a category of the axis: no place
+    adam = [xs[0], xs[2], xs[3]]
+    assert all(0.0 < x < 0.5 for x in adam) and len(set(adam)) == 3  # apart, in its half
+    assert xs[1] == 0.75  # alone: the middle of its slot
 
 
 async def test_the_footer_shows_the_run_keys_only_when_there_are_runs(tmp_path) -> None:
