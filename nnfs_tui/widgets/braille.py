@@ -65,6 +65,15 @@ class BrailleCanvas:
                                                   for _ in range(self.height)]
         self._chars: dict[tuple[int, int], tuple[str, Style | None]] = {}
 
+    def copy(self) -> BrailleCanvas:
+        """A canvas with the same dots and characters, to draw more on."""
+        out = BrailleCanvas(0, 0)
+        out.width, out.height = self.width, self.height
+        out._bits = [row[:] for row in self._bits]
+        out._styles = [row[:] for row in self._styles]
+        out._chars = dict(self._chars)
+        return out
+
     def dot(self, x: int, y: int, style: Style | None = None) -> None:
         """Set the dot at (x, y) in dots; outside the canvas does nothing."""
         col, row = x >> 1, y >> 2

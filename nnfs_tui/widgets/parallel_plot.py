@@ -128,6 +128,8 @@ class ParallelPlot(Widget, can_focus=True):
         """Fields by importance, most first: which axes stay when not all fit."""
         self._drag: tuple[str, int] | None = None
         self._last_width = 10_000  # every axis, until the widget has a width
+        self._version = 0  # counts set_runs calls: the cached lines are stale
+        self._base: tuple[tuple, BrailleCanvas] | None = None
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width:
@@ -143,6 +145,7 @@ class ParallelPlot(Widget, can_focus=True):
         ranks = score_ranks([values.get(SCORE) for values in rows])
         self.lines = [Line(run.name, tuple(p), rank) for run, values, p, rank in zip(
             runs, rows, positions(runs, self.axes), ranks, strict=True) if values]
+        self._version += 1
         self.picked = min(self.picked, max(0, len(self.shown_axes) - 1))
         self.refresh()
 
@@ -306,32 +309,42 @@ class ParallelPlot(Widget, can_focus=True):
             return Text("Too short for the plot: make the terminal taller.", style="dim")
         columns = self.columns(len(shown))
         index = [self.axes.index(a) for a in shown]
-        rows = self.plot_rows
+        key = (self._version, self.kept, width, height, tuple(index))
+        if self._base is None or self._base[0] != key:  # the lines change less often than
+            self._base = (key, self._draw_lines(width, height, columns, index))  # the cursor
+        canvas = self._base[1].copy()
+        highlighted = next((ln for ln in self.lines if ln.name == self.highlighted), None)
+        if highlighted is not None:  # on top of every other line
+            self._draw_line(canvas, highlighted, columns, index, HIGHLIGHT_STYLE)
+        self._draw_axes(canvas, shown, columns, index)
+        return Text("\n").join(canvas.rows())
+
+    def _draw_lines(self, width: int, height: int, columns: list[int],
+                    index: list[int]) -> BrailleCanvas:
+        """Every run's line: the ones a brush leaves out in grey first, then the others by
+        rank of score, the best on top."""
         canvas = BrailleCanvas(width, height)
-        dots = rows * 4 - 1
-
-        def dot_y(position: float) -> int:
-            return 8 + round((1 - position) * dots)  # the plot starts at row 2 (8 dots)
-
         ordered = sorted(self.lines, key=lambda ln: (
-            ln.name == self.highlighted,
             self.kept is None or ln.name in self.kept,
             -1 if ln.score_rank is None else ln.score_rank))
         muted = Style(color="rgb({},{},{})".format(*MUTED_RGB))
         for line in ordered:
-            if line.name == self.highlighted:
-                style = HIGHLIGHT_STYLE
-            elif self.kept is not None and line.name not in self.kept:
-                style = muted
-            else:
-                style = ramp_style(line.score_rank)
-            for k in range(len(shown) - 1):
-                a, b = line.positions[index[k]], line.positions[index[k + 1]]
-                if a is None or b is None:
-                    continue
-                canvas.line(2 * columns[k] + 1, dot_y(a), 2 * columns[k + 1], dot_y(b), style)
-        self._draw_axes(canvas, shown, columns, index)
-        return Text("\n").join(canvas.rows())
+            out = self.kept is not None and line.name not in self.kept
+            self._draw_line(canvas, line, columns, index,
+                            muted if out else ramp_style(line.score_rank))
+        return canvas
+
+    def _draw_line(self, canvas: BrailleCanvas, line: Line, columns: list[int],
+                   index: list[int], style: Style) -> None:
+        """One run's line across the axes drawn (not where it has no value)."""
+        dots = self.plot_rows * 4 - 1
+        ys = [None if line.positions[i] is None
+              else 8 + round((1 - line.positions[i]) * dots)  # the plot starts at row 2
+              for i in index]
+        for k in range(len(index) - 1):
+            a, b = ys[k], ys[k + 1]
+            if a is not None and b is not None:
+                canvas.line(2 * columns[k] + 1, a, 2 * columns[k + 1], b, style)
 
     def _draw_axes(self, canvas: BrailleCanvas, shown: list[Axis], columns: list[int],
                    index: list[int]) -> None:
