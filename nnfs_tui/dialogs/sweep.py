@@ -133,14 +133,18 @@ class SweepDialog(FormDialog[SweepSettings | None]):
     CSS_PATH = Path(__file__).with_name("dialogs.tcss")  # absolute: subclasses elsewhere work
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, base: TrainConfig, prefill: SweepPrefill | None = None) -> None:
+    def __init__(self, base: TrainConfig, prefill: SweepPrefill | None = None,
+                 around: str = "") -> None:
         """``prefill``: the text to start from (a sweep around a run), ready to start: the
-        Start button has focus. Without it, the form's learning rate and sizes."""
+        Start button has focus. Without it, the form's learning rate and sizes. ``around``:
+        the run it is around, for the title."""
         super().__init__()
         self.base: TrainConfig = base
         """The form's config: every field the sweep does not vary keeps its value."""
         self.prefill: SweepPrefill | None = prefill
         """The text the dialog opened with (None: the form's values)."""
+        self.around: str = around
+        """The run the sweep is planned around ("" for one planned from the form)."""
         self.settings: SweepSettings | None = None
         """The sweep the text describes now (None while it has an error)."""
 
@@ -171,7 +175,8 @@ class SweepDialog(FormDialog[SweepSettings | None]):
         lines += [""] * (VARY_ROWS - len(lines))
         executor = self._executor()
         with Vertical(classes="dialog") as box:
-            box.border_title = "Sweep: one recorded run per trial"
+            box.border_title = (f"Sweep around {self.around}: one recorded run per trial"
+                                if self.around else "Sweep: one recorded run per trial")
             box.border_subtitle = "Enter: next line or field · Start sweep starts · Esc cancels"
             yield Label("Grid (every combination), a field a line: FIELD: VALUE VALUE ...",
                         classes="hint", markup=False)

@@ -538,7 +538,7 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
                 self.dismiss(RunsResult("sweep", run.config, run.name, run.path,
                                         sweep=settings))
 
-        self.app.push_screen(SweepDialog(run.config, prefill), chosen)
+        self.app.push_screen(SweepDialog(run.config, prefill, around=run.name), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows only keys that do something now: the run actions while there

@@ -220,6 +220,7 @@ async def test_sweep_around_a_run_prefills_the_dialog_and_enter_starts_it(
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, SweepDialog), "the dialog")
         dialog = app.screen
+        assert dialog.query_one(".dialog").border_title.startswith(f"Sweep around {name}")
         assert dialog.query_one("#vary-0", Input).value == "hidden_sizes: 32 64 128"
         assert dialog.query_one("#sample", Input).value == "learning_rate=log:0.001:0.009"
         assert dialog.query_one("#workers", Input).value == "auto"
