@@ -50,6 +50,7 @@ from engine.runs import (
     resolve_column,
     sort_runs,
 )
+from engine.runs.importance import MIN_RUNS, parameter_importance
 from engine.sweep.search import PRUNERS, SEARCHES
 from engine.threads import resolve_threads
 
@@ -159,7 +160,9 @@ def build_sweep_parser() -> argparse.ArgumentParser:
 
 
 def build_runs_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nnfs-train runs", description="List, export or delete recorded runs.")
+    p = _Parser(prog="nnfs-train runs",
+                description="List, export or delete recorded runs, or weigh which fields "
+                            "explain their score (--importance).")
     p.add_argument("--runs-dir", dest="runs_dir", metavar="DIR")
     p.add_argument("--filter", default="", metavar="EXPR",
                    help="only the runs that match, in the Runs screen's filter language: "
@@ -176,7 +179,7 @@ def build_runs_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--importance", action="store_true",
                       help="how much each varied field explains the score of the runs "
-                           "(PED-ANOVA by Optuna; needs 8 scored runs)")
+                           f"(PED-ANOVA by Optuna; needs {MIN_RUNS} scored runs)")
     what.add_argument("--export", metavar="CSV", help="write the table to a CSV file")
     what.add_argument("--delete", metavar="NAME", help="delete a run")
     return p
@@ -527,7 +530,6 @@ def print_importance(runs: list[RunInfo], out: TextIO, *, as_json: bool = False)
     the line saying why there is none. ``as_json``: one object, the importances
     (:meth:`Importance.to_dict <engine.runs.importance.Importance.to_dict>`) and the axes of
     the parallel-coordinates view."""
-    from engine.runs.importance import parameter_importance
     from engine.runs.parallel import plot_data
 
     found = parameter_importance(runs)
@@ -537,7 +539,7 @@ def print_importance(runs: list[RunInfo], out: TextIO, *, as_json: bool = False)
     if found.problem:
         print(f"importance: {found.problem}", file=out)
         return
-    print(f"importance for the score of {plural(found.n_runs, 'run')} ({found.method}):",
+    print(f"importance for the score of {plural(found.n_runs, 'run')}, by {found.method}:",
           file=out)
     width = max(len(name) for name, _ in found.shares)
     for name, share in found.shares:

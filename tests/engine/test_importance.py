@@ -159,7 +159,7 @@ def test_a_real_sweep_is_ranked_and_the_learning_rate_matters_most(swept):
 def test_cli_prints_a_bar_and_a_percentage_per_field(swept, capsys):
     assert main(["runs", "--runs-dir", str(swept), "--importance"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "importance for the score of 10 runs (PED-ANOVA (Optuna)):"
+    assert lines[0] == "importance for the score of 10 runs, by PED-ANOVA (Optuna):"
     found = dict(parameter_importance(RunStore(swept).list()).shares)
     assert [line.split()[0] for line in lines[1:]] == list(found)
     for line in lines[1:]:
