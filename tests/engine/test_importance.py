@@ -54,17 +54,21 @@ def shares(runs: list[RunInfo]) -> dict[str, float]:
 
 @pytest.mark.parametrize("field", ["learning_rate", "batch_size"])
 def test_the_field_the_score_depends_on_ranks_first_by_a_clear_margin(field):
-    for seed in range(3):
+    """Twenty random sweeps of twenty runs: in at least 18 the field ranks first with more
+    than twice the next share. (PED-ANOVA looks at one field at a time: when the best runs
+    of a small random sweep happen to share another field's value, e.g. four of the top
+    five have batch size 32, that field takes the credit. Seen in 1 of these 20.)"""
+    clear = 0
+    for seed in range(20):
         found = parameter_importance(synthetic(20, field, seed))
         assert found.problem is None and found.n_runs == 20
-        (first, top), (_, second) = found.shares[:2]
-        assert first == field, found.shares
-        assert top > 2 * second, found.shares
+        clear += found.shares[0][0] == field and found.shares[0][1] > 2 * found.shares[1][1]
         assert {name for name, _ in found.shares} == {"learning_rate", "batch_size",
                                                       "optimizer"}
         assert sum(share for _, share in found.shares) == pytest.approx(1.0)
         assert [s for _, s in found.shares] == sorted((s for _, s in found.shares),
                                                       reverse=True)
+    assert clear >= 18
 
 
 def test_fewer_than_min_runs_say_how_many_are_needed():
