@@ -50,6 +50,7 @@ from engine.runs import (
     resolve_column,
     sort_runs,
 )
+from engine.runs.importance import MIN_RUNS, parameter_importance
 from engine.sweep.search import PRUNERS, SEARCHES
 from engine.threads import resolve_threads
 
@@ -159,7 +160,9 @@ def build_sweep_parser() -> argparse.ArgumentParser:
 
 
 def build_runs_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nnfs-train runs", description="List, export or delete recorded runs.")
+    p = _Parser(prog="nnfs-train runs",
+                description="List, export or delete recorded runs, or weigh which fields "
+                            "explain their score (--importance).")
     p.add_argument("--runs-dir", dest="runs_dir", metavar="DIR")
     p.add_argument("--filter", default="", metavar="EXPR",
                    help="only the runs that match, in the Runs screen's filter language: "
@@ -170,9 +173,15 @@ def build_runs_parser() -> argparse.ArgumentParser:
                         " accuracies best first, the rest ascending, runs without a value "
                         "last, as the Runs screen sorts")
     p.add_argument("--reverse", action="store_true", help="the other direction")
-    p.add_argument("--json", action="store_true", help="one JSON object per run")
-    p.add_argument("--export", metavar="CSV", help="write the table to a CSV file")
-    p.add_argument("--delete", metavar="NAME", help="delete a run")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per run (with --importance: one object, the "
+                        "importances and the plot's axes)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--importance", action="store_true",
+                      help="how much each varied field explains the score of the runs "
+                           f"(PED-ANOVA by Optuna; needs {MIN_RUNS} scored runs)")
+    what.add_argument("--export", metavar="CSV", help="write the table to a CSV file")
+    what.add_argument("--delete", metavar="NAME", help="delete a run")
     return p
 
 
@@ -512,6 +521,33 @@ def print_runs_table(runs: list[RunInfo], out: TextIO) -> None:
               file=out)
 
 
+#: Cells of the longest importance bar (a share of 1).
+IMPORTANCE_BAR = 30
+
+
+def print_importance(runs: list[RunInfo], out: TextIO, *, as_json: bool = False) -> None:
+    """The parameter importance of ``runs``: a line per field with a bar and its share, or
+    the line saying why there is none. ``as_json``: one object, the importances
+    (:meth:`Importance.to_dict <engine.runs.importance.Importance.to_dict>`) and the axes of
+    the parallel-coordinates view."""
+    from engine.runs.parallel import plot_data
+
+    found = parameter_importance(runs)
+    if as_json:
+        print(json.dumps({**found.to_dict(), "axes": plot_data(runs)["axes"]}), file=out)
+        return
+    if found.problem:
+        print(f"importance: {found.problem}", file=out)
+        return
+    print(f"importance for the score of {plural(found.n_runs, 'run')}, by {found.method}:",
+          file=out)
+    width = max(len(name) for name, _ in found.shares)
+    for name, share in found.shares:
+        bar = "█" * round(share * IMPORTANCE_BAR) or ("▏" if share > 0 else "")
+        print(f"  {name.ljust(width)}  {bar.ljust(IMPORTANCE_BAR)}  {100 * share:5.1f}%",
+              file=out)
+
+
 def runs_main(argv: list[str]) -> int:
     args = build_runs_parser().parse_args(argv)
     check_paths(args, ("runs_dir", "export"))
@@ -529,6 +565,9 @@ def runs_main(argv: list[str]) -> int:
     if args.export:
         path = store.export_csv(args.export, runs)
         print(f"wrote {len(runs)} runs to {path}")
+        return EXIT_OK
+    if args.importance:
+        print_importance(runs, sys.stdout, as_json=args.json)
         return EXIT_OK
     if args.json:  # the table's row, plus what the parallel-coordinates view draws
         from engine.runs.parallel import plot_data

@@ -6,7 +6,9 @@ TABLE_COLUMNS), so the CSV export writes exactly the rows shown, in their order.
 
 Filter. A plain word must occur in what the table shows of the run's name (less the
 generated ``YYYYmmdd-HHMMSS`` time stamp), architecture, activation, optimizer, learning
-rate, batch size or status. ``field=value`` (or ``==``), ``field!=value`` and, for numbers,
+rate, batch size or status; a word of NAME_WORD characters or more may also occur anywhere
+in the full run name, so a pasted run name or a date like ``20261128`` finds its runs.
+``field=value`` (or ``==``), ``field!=value`` and, for numbers,
 ``<``, ``<=``, ``>``, ``>=`` compare one column: ``lr>=1e-3``, ``batch=64``, ``test>97.5``
 (accuracies in percent, as shown), ``time>1:30``, ``status=diverged``. Every word and term
 must hold. A term that cannot be understood (an unknown column, ``lr>fast``, ``lr>nan``, a
@@ -55,6 +57,9 @@ SHORT_NAMES = ("name", "arch", "act", "opt", "lr", "batch", "epochs", "val", "te
                "status")
 #: A generated run name's time stamp, left out of what plain words match.
 STAMP = re.compile(r"(?<![0-9])[0-9]{8}-[0-9]{6}(?![0-9])")
+#: Plain words at least this long are also looked for in the whole run name, time stamp
+#: included (shorter ones, like "1128", would match every run of a day).
+NAME_WORD = 8
 #: What the table shows for a missing or non-finite value.
 MISSING = "-"
 _TERM = re.compile(r"^([a-z_]+)(<=|>=|!=|==|=|<|>)(.*)$")
@@ -152,8 +157,9 @@ class RunFilter:
         if self.problems:
             return False
         if self.words:
-            haystack = search_text(run)
-            if not all(word in haystack for word in self.words):
+            haystack, name = search_text(run), run.name.lower()
+            if not all(word in haystack or (len(word) >= NAME_WORD and word in name)
+                       for word in self.words):
                 return False
         return all(term.holds(run) for term in self.terms)
 

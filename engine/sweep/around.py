@@ -157,8 +157,8 @@ def _clamped(name: str, value: float) -> float:
 
 
 def _number(name: str, value: float) -> str:
-    """``value`` to four significant digits, still inside the field's bounds (0.99949 is
-    "0.9995", above momentum's 0.999: then the bound itself)."""
+    """``value`` to four significant digits, still inside the field's bounds (0.99999 would
+    be "1", above beta2's 0.999999: then the bound itself)."""
     text = f"{value:.4g}"
     if _clamped(name, float(text)) != float(text):
         text = repr(_clamped(name, float(text)))

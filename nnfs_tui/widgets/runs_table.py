@@ -2,11 +2,15 @@
 
 The filter language and the sort order are the engine's (:mod:`engine.runs.query`, shared
 with ``nnfs-train runs``); this module draws the rows. Missing and non-finite numbers show
-as "-".
+as "-"; a column that shows "-" for every run (best val when no run holds out a validation
+split) is left out. A name too long for its column loses the date of its generated time
+stamp, then its start (the end tells the trials of a sweep apart); the detail line under
+the table has the whole name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
@@ -14,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from engine.runs import RunInfo
-from engine.runs.query import shown_text
+from engine.runs.query import MISSING, shown_text
 from nnfs_tui.widgets.overlay_plot import RunStyle
 from nnfs_tui.widgets.progress import format_duration
 
@@ -38,6 +42,33 @@ DROP_ORDER = ("seconds", "batch_size", "activation", "epochs", "architecture", "
 NAME_MIN = 16
 #: Cells kept free on the right for the vertical scroll bar (one wide, see DEFAULT_CSS).
 SCROLLBAR = 1
+#: Columns shown even when every value in them is "-".
+ALWAYS_SHOWN = frozenset({"name", "status"})
+#: The date of a generated ``YYYYmmdd-HHMMSS`` time stamp (the time is kept).
+STAMP_DATE = re.compile(r"(?<![0-9])[0-9]{8}-(?=[0-9]{6}(?![0-9]))")
+
+
+def short_name(name: str, width: int) -> str:
+    """``name`` in at most ``width`` cells: as it is when it fits, else without the date of
+    its generated time stamp (``20261128-131502-128-64-adam`` → ``131502-128-64-adam``),
+    else the end of that behind "…" (``…02-8-sgd-009``)."""
+    if len(name) <= width:
+        return name
+    name = STAMP_DATE.sub("", name, count=1)
+    if len(name) <= width:
+        return name
+    if width <= 1:
+        return "…"[:max(width, 0)]
+    return "…" + name[len(name) - width + 1:]
+
+
+def empty_columns(texts: Sequence[Mapping[str, Text]], keep: str | None = None) -> list[str]:
+    """The columns whose every value is "-" (none when there are no rows; never the name,
+    the status or ``keep``, the sort column)."""
+    if not texts:
+        return []
+    return [key for key in HEADERS if key not in ALWAYS_SHOWN and key != keep
+            and all(t[key].plain == MISSING for t in texts)]
 
 
 def cells(run: RunInfo, *, timing: bool = True) -> dict[str, Text]:
@@ -48,23 +79,26 @@ def cells(run: RunInfo, *, timing: bool = True) -> dict[str, Text]:
                       if key == "status" else "") for key in HEADERS}
 
 
-def fit_columns(texts: Sequence[Mapping[str, Text]], width: int) -> dict[str, int]:
-    """Column key -> width in cells of the columns that fit in ``width`` beside the mark
-    column. Each is a space, then its longest value or its header and a cell to spare for
-    the sort mark. Too wide: the name is cut down to NAME_MIN cells, then the columns of
-    DROP_ORDER are left out one by one. ``width`` 0 (not laid out yet): all of them."""
+def fit_columns(texts: Sequence[Mapping[str, Text]], width: int,
+                columns: Sequence[str] = tuple(HEADERS)) -> dict[str, int]:
+    """Column key -> width in cells of the ``columns`` (default: all) that fit in ``width``
+    beside the mark column. Each is a space, then its longest value or its header and a
+    cell to spare for the sort mark. Too wide: the name is cut down to NAME_MIN cells, then
+    the columns of DROP_ORDER are left out one by one. ``width`` 0 (not laid out yet): all
+    of them."""
     # one cell after each header for the sort mark, so that sorting moves nothing
-    natural = {key: 1 + max([len(header) + 1, *(t[key].cell_len for t in texts)])
-               for key, header in HEADERS.items()}
+    natural = {key: 1 + max([len(HEADERS[key]) + 1, *(t[key].cell_len for t in texts)])
+               for key in HEADERS if key in columns}
     if width <= 0:
         return natural
     room = width - SCROLLBAR - 1  # the mark column
-    keys = list(HEADERS)
+    keys = list(natural)
     name_min = min(natural["name"], 1 + NAME_MIN)
     for key in DROP_ORDER:
         if sum(natural[k] for k in keys if k != "name") + name_min <= room:
             break
-        keys.remove(key)
+        if key in keys:
+            keys.remove(key)
     rest = sum(natural[k] for k in keys if k != "name")
     fitted = {k: natural[k] for k in keys}
     fitted["name"] = max(name_min, min(natural["name"], room - rest))
@@ -92,6 +126,8 @@ class RunsTable(DataTable):
         """The rows on screen, top to bottom."""
         self.hidden: list[str] = []
         """Columns left out because the table is too narrow for them."""
+        self.empty: list[str] = []
+        """Columns left out because every shown run has "-" in them."""
         self._shown_with: tuple | None = None
         self._fitted_to = 0
 
@@ -119,9 +155,11 @@ class RunsTable(DataTable):
         old_row, old_x = self.cursor_row, self.scroll_x
         self.shown = list(runs)
         texts = [cells(run, timing=timing) for run in self.shown]
-        widths = fit_columns(texts, width if width is not None else self.size.width)
+        self.empty = empty_columns(texts, keep=sort_column)
+        widths = fit_columns(texts, width if width is not None else self.size.width,
+                             [key for key in HEADERS if key not in self.empty])
         self._fitted_to = self.size.width
-        self.hidden = [key for key in HEADERS if key not in widths]
+        self.hidden = [key for key in HEADERS if key not in widths and key not in self.empty]
         self.clear(columns=True)
         self.add_column(Text(" "), key=MARK_COLUMN, width=1)
         for key, column_width in widths.items():
@@ -132,6 +170,8 @@ class RunsTable(DataTable):
             row = []
             for key, column_width in widths.items():
                 value = text[key].copy()
+                if key == "name":
+                    value.plain = short_name(value.plain, column_width - 1)
                 value.truncate(column_width - 1, overflow="ellipsis")
                 row.append(Text(" ").append_text(value))
             style = styles.get(run.name)

@@ -534,6 +534,8 @@ def test_cli_runs_lists_a_hostile_store(tmp_path, case, capsys):
     assert main(["runs", "--runs-dir", str(store.root)]) == 0
     out = capsys.readouterr().out
     assert "fine" in out and "bad" in out
+    assert main(["runs", "--runs-dir", str(store.root), "--importance"]) == 0
+    assert capsys.readouterr().out.startswith("importance: needs at least 8 scored runs")
 
 
 def test_an_unreadable_runs_directory_is_one_line(tmp_path, capsys, monkeypatch):

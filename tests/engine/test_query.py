@@ -65,6 +65,26 @@ def test_filter_words_must_all_occur_in_what_the_table_shows():
 
 
 @pytest.mark.parametrize(("query", "expected"), [
+    ("wide", ["d-wide"]),            # only in the name
+    ("narrow adam", ["b-narrow"]),   # name and optimizer together
+    ("20261128-131502-16-adam", ["20261128-131502-16-adam"]),  # a pasted run name
+    ("20261128", ["20261128-131502-16-adam"]),  # a whole date finds that day's runs
+    ("131502", []),                  # part of a time stamp does not
+    ("-16-adam", ["20261128-131502-16-adam"]),
+])
+def test_filter_words_match_run_names(query, expected):
+    assert names(r for r in RUNS if matches(r, query)) == expected
+
+
+def test_cli_filter_matches_run_names(tmp_path, capsys):
+    root = ["--runs-dir", str(recorded_store(tmp_path / "runs").root)]
+    assert cli_names(capsys, *root, "--filter", "wide") == ["d-wide"]
+    assert cli_names(capsys, *root, "--filter", "20261128-131502-16-adam") == [
+        "20261128-131502-16-adam"]
+    assert cli_names(capsys, *root, "--filter", "1128") == []
+
+
+@pytest.mark.parametrize(("query", "expected"), [
     ("lr>=0.1", ["e-sgd", "c-diverged"]),
     ("lr>=1e-3 lr<0.01", ["d-wide", "b-narrow", "a-deep", "20261128-131502-16-adam"]),
     ("batch=64", ["d-wide"]),
