@@ -19,12 +19,10 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from textual.app import App
-
 from engine.config import PRESETS
 from engine.runs import RunStore
 from engine.sweep import Sweep
-from nnfs_tui.screens.runs import RunsScreen
+from figs.runs_app import runs_screen
 
 HERE = Path(__file__).resolve().parent
 SIZE = (120, 40)
@@ -44,23 +42,8 @@ def record(store: RunStore, workers: str) -> None:
     print(f"{len(runs)} runs recorded ({sweep.status})")
 
 
-class RunsApp(App[None]):
-    def __init__(self, store: RunStore) -> None:
-        super().__init__()
-        self.store = store
-
-    def on_mount(self) -> None:
-        self.push_screen(RunsScreen(self.store, timing=False))
-
-
 async def shoot(store: RunStore, out: Path) -> None:
-    app = RunsApp(store)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()  # the screen reads the store in a worker
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen) and screen.loaded
+    async with runs_screen(store, SIZE) as (app, pilot, screen):
         screen.sort_by("best_val_acc")
         await pilot.press("p")  # parallel coordinates, the plot focused
         # ← from the first axis wraps to the score's; its bottom edge up: the best runs

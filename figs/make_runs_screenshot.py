@@ -1,6 +1,6 @@
 """Regenerate figs/runs-compare.svg: the Runs screen at 120x40 comparing five MNIST runs.
 
-    .venv/bin/python figs/make_runs_screenshot.py [--out figs/runs-compare.svg]
+    PYTHONPATH=. .venv/bin/python figs/make_runs_screenshot.py [--out figs/runs-compare.svg]
 
 Six short runs (a 10,000-image subset, 8 epochs, 10% validation) are recorded in a temporary
 runs directory, one of them with a learning rate far too high; the table is sorted by test
@@ -15,13 +15,11 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from textual.app import App
-
 from engine.config import TrainConfig
 from engine.data import load_dataset
 from engine.runs import RunStore
 from engine.session import RunSession
-from nnfs_tui.screens.runs import RunsScreen
+from figs.runs_app import runs_screen
 
 HERE = Path(__file__).resolve().parent
 SIZE = (120, 40)
@@ -47,23 +45,8 @@ def record(store: RunStore) -> None:
         print(f"{name}: {finished.status}")
 
 
-class RunsApp(App[None]):
-    def __init__(self, store: RunStore) -> None:
-        super().__init__()
-        self.store = store
-
-    def on_mount(self) -> None:
-        self.push_screen(RunsScreen(self.store, timing=False))
-
-
 async def shoot(store: RunStore, out: Path) -> None:
-    app = RunsApp(store)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()  # the screen reads the store in a worker
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen) and screen.loaded
+    async with runs_screen(store, SIZE) as (app, pilot, screen):
         screen.sort_by("test_acc")
         await pilot.press("home")  # the best run
         for _ in range(5):
