@@ -31,6 +31,7 @@ from engine.config import PRESETS, TrainConfig
 from engine.data import Dataset
 from engine.errors import ConfigError
 from nnfs_tui.controller import ACTIVE_STATES, PROGRESS_INTERVAL, RunController
+from nnfs_tui.key_order import KeysInOrder
 from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
@@ -50,8 +51,9 @@ GC_THRESHOLDS = (10_000, 10, 10)
 QUIT_WAIT = 3.5
 
 
-class NNFSApp(App[None]):
-    """Train a NumPy MLP from the keyboard: form, live curves, digits, log."""
+class NNFSApp(KeysInOrder, App[None]):
+    """Train a NumPy MLP from the keyboard: form, live curves, digits, log. Keys that
+    arrive together take effect in the order they were typed (:mod:`nnfs_tui.key_order`)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "nnfs-tui"

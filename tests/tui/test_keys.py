@@ -3,6 +3,9 @@ in every text field of the app; entering a text field selects its value."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from textual import events
 from textual.app import App
 from textual.pilot import Pilot
@@ -12,7 +15,7 @@ from nnfs_tui.widgets.text_field import TextField
 from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
 
 #: Characters of the keys that have one (the others are named keys: backspace, enter, ...).
-CHARACTERS = {"space": " ", "full_stop": "."}
+CHARACTERS = {"space": " ", "full_stop": ".", "slash": "/"}
 
 
 def key_event(key: str) -> events.Key:
@@ -28,6 +31,112 @@ async def burst(pilot: Pilot, *keys: str) -> None:
         pilot.app.post_message(key_event(key))
     await pilot.pause()
     await pilot.pause()
+
+
+async def press_at_once(pilot: Pilot, how: str, *keys: str) -> None:
+    """``keys`` as one read over SSH ("post": every Key posted before the app handles any)
+    or as one ``pilot.press`` call ("press")."""
+    if how == "post":
+        await burst(pilot, *keys)
+    else:
+        await pilot.press(*keys)
+        await pilot.pause()
+
+
+def typing(text: str) -> list[str]:
+    """The key names of typing ``text``."""
+    return [{".": "full_stop", "/": "slash"}.get(c, c) for c in text]
+
+
+async def tab_into_learning_rate(pilot: Pilot) -> None:
+    """Focus the field before learning_rate (the optimizer's choice list)."""
+    pilot.app.train_screen.form.control("optimizer").focus()
+    await pilot.pause()
+
+
+BOTH = pytest.mark.parametrize("how", ["post", "press"])
+
+
+@BOTH
+async def test_tab_typing_and_f5_in_one_burst_start_the_run_with_the_typed_value(
+        make_app, how) -> None:
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), "f5")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        assert trainer_of(app).config.learning_rate == 0.0005
+        assert "lr 0.0005" in app.train_screen.log_view.text
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@BOTH
+async def test_keys_after_f5_in_the_same_burst_are_not_part_of_the_run(make_app, how) -> None:
+    """F5 starts the run with the form as the keys before it left it; the digit typed after
+    it lands in the live field afterwards (pending, not sent)."""
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), "f5", "9")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        assert trainer_of(app).config.learning_rate == 0.0005
+        assert app.train_screen.form.control("learning_rate").value == "0.00059"
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@BOTH
+@pytest.mark.parametrize("key", ["f8", "f12", "ctrl+l"])
+async def test_every_form_action_sees_the_keys_typed_before_it(make_app, how, key) -> None:
+    """F8 (start over, here a start), F12 (the sweep's base) and Ctrl+L (the finder's
+    model) read the form as the keys before them left it."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), key)
+        if key == "f8":
+            await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+            assert trainer_of(app).config.learning_rate == 0.0005
+            await wait_for(pilot, lambda: not app.controller.active, "the end of the run")
+        else:
+            await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
+            dialog = app.screen
+            config = dialog.config if key == "ctrl+l" else dialog.base
+            assert config.learning_rate == 0.0005
+
+
+@BOTH
+async def test_a_burst_ending_in_enter_and_f6_applies_the_change_before_resuming(
+        make_app, how) -> None:
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_and_wait(pilot)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await set_input(pilot, "learning_rate", "0.00089")
+        await press_at_once(pilot, how, "backspace", "backspace", "5", "enter", "f6")
+        await wait_for(pilot, lambda: "Live change at" in app.train_screen.log_view.text,
+                       "the change in the log")
+        log = app.train_screen.log_view.text
+        paused = int(re.search(r"Paused after step (\d+)", log)[1])
+        applied = re.search(r"Live change at epoch [\d.]+ \(step (\d+)\): (.*)", log)
+        assert applied[2] == "learning_rate = 0.0005"
+        assert int(applied[1]) == paused + 1  # the first update after the pause used it
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+async def test_ctrl_o_and_a_path_in_one_burst_type_the_path_into_the_dialog(
+        make_app, tmp_path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(pilot, "ctrl+o", *typing("/no/such.npz"))
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        assert field.value.endswith("/no/such.npz"), field.value
+        assert app.train_screen.form.control("hidden_sizes").value == "32"
 
 
 async def test_a_burst_in_a_paused_live_field_applies_the_typed_value(make_app) -> None:
