@@ -89,6 +89,7 @@ class NNFSApp(KeysInOrder, App[None]):
         "runs": "make_runs_screen",
         "inspect": "make_inspect_screen",
         "draw": "make_draw_screen",
+        "help": "make_help_screen",
     }
 
     run_state: reactive[str] = reactive("idle", init=False)
@@ -156,8 +157,7 @@ class NNFSApp(KeysInOrder, App[None]):
 
     def action_help(self) -> None:
         """F1: every key and hyperparameter."""
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        self.switch_to("help")
 
     def action_cycle_view(self) -> None:
         """F3: the next view on a small terminal."""
@@ -166,8 +166,8 @@ class NNFSApp(KeysInOrder, App[None]):
     # -- switching screens: they replace each other above the train screen, never stack ----
     def switch_to(self, name: str) -> None:
         """Show the screen ``name`` of SWITCHED_SCREENS in place of whatever covers the train
-        screen (another screen, a dialog, help); its key again, or Esc, goes back to the
-        train screen."""
+        screen (another screen or a dialog); its key again, or Esc, goes back to the train
+        screen."""
         current = self.screen_stack[-1] if len(self.screen_stack) > 1 else None
         if current is not None and getattr(current, "switched_as", None) == name:
             self.back_to_main()  # the same key again: back
@@ -216,6 +216,10 @@ class NNFSApp(KeysInOrder, App[None]):
             self.notify("The test images are still loading…")
             return None
         return DrawScreen(network, data), None
+
+    def make_help_screen(self) -> tuple[Screen, None]:
+        """The help screen: every key and hyperparameter."""
+        return HelpScreen(), None
 
     def make_runs_screen(self) -> tuple[Screen, object]:
         """The Runs screen; what it closes with goes to the controller."""

@@ -1,5 +1,5 @@
-"""Pick a checkpoint to load: type a path, or choose one of the recent runs' checkpoints
-(best, final, or saved by hand with Ctrl+S)."""
+"""Pick a checkpoint to load: type a path (Tab completes it), or choose one of the recent
+runs' checkpoints (best, final, or saved by hand with Ctrl+S)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from engine.checkpoint import Checkpoint, load_checkpoint, read_summary
 from engine.errors import CheckpointError, NNFSError
 from engine.runs import RunStore
-from nnfs_tui.widgets.text_field import TextField
+from nnfs_tui.widgets.path_field import SHOWN_MATCHES, PathField
 
 #: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
 #: ``manual-<time>.npz`` into the run's directory), newest first.
@@ -94,8 +94,8 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
         recent = recent_checkpoints(self.store, self.limit) if self.store else []
         with Vertical(classes="dialog -wide") as box:
             box.border_title = "Load a checkpoint"
-            box.border_subtitle = "Enter loads · ↓ recent runs · Esc cancels"
-            yield TextField(self.default, placeholder="path/to/model.npz", id="path",
+            box.border_subtitle = "Enter loads · Tab completes · ↓ recent runs · Esc cancels"
+            yield PathField(self.default, placeholder="path/to/model.npz", id="path",
                             select_on_focus=False)
             yield Static("", id="path-error", classes="error", markup=False)
             if recent:
@@ -122,6 +122,13 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.show_error("")
+
+    def on_path_field_completed(self, event: PathField.Completed) -> None:
+        """Several names matched a Tab: list them under the field."""
+        if len(event.names) > 1:
+            more = len(event.names) - SHOWN_MATCHES
+            self.query_one("#path-error", Static).update(
+                "  ".join(event.names[:SHOWN_MATCHES]) + (f"  (+{more})" if more > 0 else ""))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
