@@ -67,7 +67,8 @@ FLAG_GROUPS: dict[str, tuple[str, ...]] = {
                              "momentum"),
     "model and training": ("hidden_sizes", "init", "epochs", "seed", "dataset", "weight_decay",
                            "dropout", "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
-                           "schedule_restart", "beta1", "beta2", "alpha", "eps", "subset", "val_fraction", "dtype"),
+                           "schedule_restart", "beta1", "beta2", "alpha", "eps", "subset",
+                           "val_fraction", "dtype"),
 }
 #: argparse attribute (the field's main flag: ``l_rate``) → config field (``learning_rate``).
 FLAG_FIELDS: dict[str, str] = {_dest(FIELDS[name].flags[0]): name
