@@ -1,5 +1,6 @@
 """Pick a checkpoint to load: type a path (Tab completes it), or choose one of the recent
-runs' checkpoints (best, final, or saved by hand with Ctrl+S)."""
+runs' checkpoints (best, final, or saved by hand with Ctrl+S). And, when F5 continues a
+finished run whose schedule decayed, whether to restart the schedule for the added epochs."""
 
 from __future__ import annotations
 
@@ -180,3 +181,49 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RestartScheduleDialog(ModalScreen[bool | None]):
+    """F5 continues a finished run whose schedule decayed (cosine ends near 0): restart the
+    schedule for the added epochs? True: restart (r, and the button focused at first, so
+    Enter restarts), False: keep it over all the epochs (k), None: do not start (Esc)."""
+
+    CSS_PATH = Path(__file__).with_name("dialogs.tcss")
+    BINDINGS = [
+        Binding("r", "answer(True)", "Restart"),
+        Binding("k", "answer(False)", "Keep"),
+        Binding("escape", "answer(None)", "Cancel"),
+    ]
+
+    def __init__(self, schedule: str, done: int, epochs: int, *, ended_at: float,
+                 restart_at: float, keep_at: float) -> None:
+        super().__init__()
+        self.schedule: str = schedule
+        """The run's schedule (step, exponential or cosine)."""
+        added = epochs - done
+        self.body: str = (
+            f"The run trained its {done} epochs: its {schedule} schedule ended at a learning "
+            f"rate of {ended_at:.2g}. Restart the schedule for the {added} added "
+            f"epoch{'s' * (added != 1)} (from {restart_at:.3g} down again), or keep it as it "
+            f"is over all {epochs} epochs (training goes on at {keep_at:.2g})?")
+        """The question in full, with the rate each answer trains the next epoch at."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = f"Continue the run: restart its {self.schedule} schedule?"
+            box.border_subtitle = "r restarts · k keeps · Esc cancels"
+            yield Static(self.body, classes="body", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Restart (r)", variant="primary", id="restart", compact=True)
+                yield Button("Keep (k)", id="keep", compact=True)
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#restart", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss({"restart": True, "keep": False}.get(event.button.id or ""))
+
+    def action_answer(self, restart: bool | None) -> None:
+        self.dismiss(restart)
