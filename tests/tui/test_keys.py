@@ -225,3 +225,16 @@ async def test_enter_again_on_an_unchanged_paused_field_sends_nothing(make_app) 
         assert log.count("learning_rate → 0.0007") == 1, log
         app.action_stop()
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+async def test_a_key_after_one_that_closes_a_dialog_still_acts(make_app) -> None:
+    """Esc closes the load dialog and F2 in the same read opens Runs: the F-key, queued
+    behind Esc at the dialog's field, is not lost with the dialog."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2, "the dialog")
+        await burst(pilot, "escape", "f2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", "Runs")
+        await burst(pilot, "escape", "x")  # and the keyboard still answers afterwards
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the train screen")
