@@ -67,7 +67,7 @@ FLAG_GROUPS: dict[str, tuple[str, ...]] = {
                              "momentum"),
     "model and training": ("hidden_sizes", "init", "epochs", "seed", "dataset", "weight_decay",
                            "dropout", "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
-                           "schedule_restart", "beta1", "beta2", "alpha", "eps", "subset",
+                           "lr_restart", "beta1", "beta2", "alpha", "eps", "subset",
                            "val_fraction", "dtype"),
 }
 #: argparse attribute (the field's main flag: ``l_rate``) → config field (``learning_rate``).
@@ -119,7 +119,7 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
     if not sweep:
         r.add_argument("--restart-schedule", dest="restart_schedule", action="store_true",
                        help="with --resume: the added epochs get the whole schedule again "
-                            "(--schedule-restart at the checkpoint's epoch), not the ~0 rate "
+                            "(--lr-restart at the checkpoint's epoch), not the ~0 rate "
                             "a finished cosine run ended at")
     r.add_argument("--json", action="store_true", help="one JSON object per finished trial "
                    "on stdout" if sweep else "one JSON object per epoch on stdout")
@@ -353,7 +353,7 @@ def _main(argv: list[str] | None) -> int:
                        if not FIELDS[k].live and k not in CONTINUE_FIELDS)
         if fixed:
             raise UsageError(f"--resume continues a saved run; {', '.join(fixed)} cannot "
-                             "change (only epochs, schedule_restart and live hyperparameters "
+                             "change (only epochs, lr_restart and live hyperparameters "
                              "can)")
         checkpoint = load_checkpoint(args.resume)
         done = int(checkpoint.loop["epoch"])
@@ -362,10 +362,10 @@ def _main(argv: list[str] | None) -> int:
             raise UsageError(f"--resume {args.resume}: all {plural(done, 'epoch')} of the run "
                              f"are trained; give --epochs N with N > {done} to train more")
         if args.restart_schedule:
-            config = config.replace(schedule_restart=float(done))
+            config = config.replace(lr_restart=float(done))
     elif args.restart_schedule:
         raise UsageError("--restart-schedule restarts the schedule of a run continued with "
-                         "--resume; for a new run, give --schedule-restart EPOCH")
+                         "--resume; for a new run, give --lr-restart EPOCH")
     else:
         config, given = config_from_args(args)
         warn_unused(given, config)

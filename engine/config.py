@@ -120,10 +120,10 @@ FIELDS: dict[str, FieldSpec] = {
                            flags=("--lr-step-epochs",), metavar="N"),
     "lr_gamma": _num("float", 0, 1, "step/exponential schedule: factor per decay",
                      low_open=True, flags=("--lr-gamma",), metavar="F"),
-    "schedule_restart": _num("float", 0, MAX_EPOCHS, "epoch where the schedule starts over "
+    "lr_restart": _num("float", 0, MAX_EPOCHS, "epoch where the schedule starts over "
                              "(0: never): the epochs after it get the whole schedule, warm-up "
                              "included, again (a finished run continued with more epochs)",
-                             flags=("--schedule-restart",), metavar="EPOCH"),
+                             flags=("--lr-restart",), metavar="EPOCH"),
     "batch_size": _num("int", 1, MAX_BATCH_SIZE, "samples per update", live=True,
                        flags=("--batch_size", "--batch-size"), metavar="N",
                        flag_help="samples per update"),
@@ -143,7 +143,7 @@ FIELDS: dict[str, FieldSpec] = {
 LIVE_FIELDS: tuple[str, ...] = tuple(name for name, spec in FIELDS.items() if spec.live)
 
 #: Fields besides the live ones that a run continuing a checkpoint may set anew.
-CONTINUE_FIELDS: tuple[str, ...] = ("epochs", "schedule_restart")
+CONTINUE_FIELDS: tuple[str, ...] = ("epochs", "lr_restart")
 
 #: Command-line flag (``--l_rate``, ``--learning-rate``) → the config field it sets.
 FLAG_TO_FIELD: dict[str, str] = {flag: name for name, spec in FIELDS.items()
@@ -158,7 +158,7 @@ APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...]]] = {
     "eps": ("optimizer", ("rmsprop", "adam", "adamw")),
     "lr_step_epochs": ("schedule", ("step",)),
     "lr_gamma": ("schedule", ("step", "exponential")),
-    "schedule_restart": ("schedule", ("step", "exponential", "cosine")),
+    "lr_restart": ("schedule", ("step", "exponential", "cosine")),
 }
 """Fields that matter only under some optimizers or schedules: field → (the field that
 decides, the values under which it is used). Every other field always applies."""
@@ -318,9 +318,9 @@ class TrainConfig:
     """Step schedule: multiply by lr_gamma every this many epochs."""
     lr_gamma: float = 0.5
     """Step and exponential schedules: factor per decay (exponential: per epoch)."""
-    schedule_restart: float = 0.0
+    lr_restart: float = 0.0
     """Epoch where the schedule starts over (0: never). Before it the schedule runs over
-    ``schedule_restart`` epochs, after it over the rest, as two runs back to back: a finished
+    ``lr_restart`` epochs, after it over the rest, as two runs back to back: a finished
     cosine run continued with more epochs trains them from the full rate, not from ~0."""
     batch_size: int = 128
     """Samples per update."""
@@ -345,9 +345,8 @@ class TrainConfig:
                 f"at most {MAX_PARAMETERS:,} parameters (this network has about "
                 f"{estimate:,}, {estimate * 16 / 1e9:.1f} GB with optimizer state)")
 
-        if self.schedule_restart and self.schedule_restart >= self.epochs:
-            raise ConfigError("schedule_restart", format_field("schedule_restart",
-                                                               self.schedule_restart),
+        if self.lr_restart and self.lr_restart >= self.epochs:
+            raise ConfigError("lr_restart", format_field("lr_restart", self.lr_restart),
                               f"0 (never), or an epoch before the last (epochs is "
                               f"{self.epochs})")
 

@@ -35,7 +35,7 @@ app's cache); None loads the config's own."""
 
 
 def fixed_fields_differ(config: TrainConfig, checkpoint: Checkpoint) -> list[str]:
-    """Fields that cannot change mid-run (CONTINUE_FIELDS aside: epochs, schedule_restart)
+    """Fields that cannot change mid-run (CONTINUE_FIELDS aside: epochs, lr_restart)
     where ``config`` and the checkpoint's run differ; [] when ``config`` describes that run
     and can continue it."""
     return [name for name, spec in FIELDS.items() if not spec.live and name not in CONTINUE_FIELDS
@@ -72,7 +72,7 @@ class RunSession:
             name_ = differ[0]
             raise ConfigError(name_, getattr(config, name_),
                               f"{getattr(checkpoint.config, name_)!r} to continue the "
-                              "checkpoint (only epochs, schedule_restart and live hyperparameters "
+                              "checkpoint (only epochs, lr_restart and live hyperparameters "
                               "can change)")
         self.config: TrainConfig = config
         """The config the run was started with."""

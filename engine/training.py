@@ -310,7 +310,7 @@ class Trainer:
                 lr = cfg.learning_rate * lr_factor(
                     cfg.schedule, progress, cfg.epochs, warmup=cfg.warmup_epochs,
                     step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma,
-                    restart=cfg.schedule_restart)
+                    restart=cfg.lr_restart)
                 # Overflow is expected when a run diverges; _non_finite reports it instead.
                 with self._lock, np.errstate(over="ignore", invalid="ignore"):
                     loss, acc, grads = self.network.loss_and_grads(

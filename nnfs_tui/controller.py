@@ -195,7 +195,7 @@ class RunController:
 
     def _offer_restart(self, config: TrainConfig) -> bool:
         """F5 continues a finished run whose schedule decayed (cosine ends near 0): ask
-        whether the added epochs get the schedule again (``schedule_restart`` at the epoch
+        whether the added epochs get the schedule again (``lr_restart`` at the epoch
         it ended); True when the dialog is up (its answer starts the run)."""
         loaded = self.loaded
         ckpt = loaded.checkpoint if loaded is not None else None
@@ -204,15 +204,15 @@ class RunController:
                 or not loaded.summary.trained_all(ckpt.config.epochs)):
             return False
         done = loaded.summary.epoch
-        if config.schedule_restart >= done:  # restarts there already (set in the form)
+        if config.lr_restart >= done:  # restarts there already (set in the form)
             return False
         last = loaded.summary.last
 
         def rate_at(c: TrainConfig) -> float:  # where the next epoch starts under ``c``
             return c.learning_rate * lr_factor(
                 c.schedule, done, c.epochs, warmup=c.warmup_epochs, step_epochs=c.lr_step_epochs,
-                gamma=c.lr_gamma, restart=c.schedule_restart)
-        restarted = config.replace(schedule_restart=float(done))
+                gamma=c.lr_gamma, restart=c.lr_restart)
+        restarted = config.replace(lr_restart=float(done))
 
         def answer(restart: bool | None) -> None:
             if restart is None:
@@ -256,7 +256,7 @@ class RunController:
         self.app.run_state = "loading"
         if resume is not None:
             restarted = (f", its {config.schedule} schedule restarted for the added epochs"
-                         if config.schedule_restart == resume.summary.epoch else "")
+                         if config.lr_restart == resume.summary.epoch else "")
             self.app.log_line(f"Run {self.runs_started}: continuing the loaded checkpoint from "
                               f"epoch {resume.summary.epoch} (step {resume.summary.step})"
                               f"{restarted}.")

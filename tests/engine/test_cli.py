@@ -201,7 +201,7 @@ def test_resume_can_restart_the_schedule_for_the_added_epochs(tmp_path, capsys):
     rows = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
     assert [r["epoch"] for r in rows] == [3, 4]
     (config_file,) = runs.glob("*/config.json")
-    assert json.loads(config_file.read_text())["schedule_restart"] == 2.0
+    assert json.loads(config_file.read_text())["lr_restart"] == 2.0
     assert main(["--restart-schedule", "--epochs", "2"]) == 2  # nothing to restart
     assert "--restart-schedule restarts the schedule of a run continued with --resume" in (
         capsys.readouterr().err)

@@ -125,7 +125,7 @@ def test_continuing_a_finished_cosine_run_can_restart_its_schedule(tmp_path,
     checkpoint = load_checkpoint(first.save(tmp_path / "first.npz"))
     store = RunStore(tmp_path / "runs")
     events: list = []
-    more = config.replace(epochs=4, schedule_restart=2.0)
+    more = config.replace(epochs=4, lr_restart=2.0)
     assert RunSession(more, checkpoint=checkpoint, dataset=mnist_small, store=store,
                       on_event=events.append).run().status == "completed"
     batches = [e for e in events if isinstance(e, ev.BatchEnded)]

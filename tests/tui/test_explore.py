@@ -343,12 +343,12 @@ async def test_continuing_a_finished_cosine_run_offers_to_restart_its_schedule(
         await wait_for(pilot, lambda: app.controller.runs_started == opened + 1
                        and app.run_state == "completed", "the continued run")
         trainer = trainer_of(app)
-        assert trainer.config.schedule_restart == restart and trainer.state.epoch == 4
+        assert trainer.config.lr_restart == restart and trainer.state.epoch == 4
         # the rate of epoch 3's last batch (the 16th of 128 of the 2,000 images)
         progress = 2 + 15 * 128 / 2000
         assert trainer.history[2]["lr"] == pytest.approx(
             0.005 * lr_factor("cosine", progress, 4, restart=restart), rel=1e-6)
         assert (trainer.history[2]["lr"] > 0.002) == bool(restart)  # else about 0.0008
-        form = app.train_screen.form.control("schedule_restart")
+        form = app.train_screen.form.control("lr_restart")
         assert form.value == ("2" if restart else "0")
         assert ("cosine schedule restarted" in app.train_screen.log_view.text) == bool(restart)
