@@ -119,8 +119,8 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
     if not sweep:
         r.add_argument("--restart-schedule", dest="restart_schedule", action="store_true",
                        help="with --resume: the added epochs get the whole schedule again "
-                            "(--lr-restart at the checkpoint's epoch), not the ~0 rate "
-                            "a finished cosine run ended at")
+                            "(--lr-restart at the checkpoint's epoch) instead of the tail of "
+                            "the old one")
     r.add_argument("--json", action="store_true", help="one JSON object per finished trial "
                    "on stdout" if sweep else "one JSON object per epoch on stdout")
     r.add_argument("--quiet", action="store_true", help="print only the final result")
