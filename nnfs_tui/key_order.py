@@ -49,11 +49,14 @@ def after_pending(node: MessagePump, callback: Callable[[], Awaitable[None] | No
 
     A callback goes to the back of each queue twice: once to come after what is there, and
     once more to come after what that posted to the same widget meanwhile (a form handling
-    a field's ``Submitted`` posts its live change to itself), then on to the parent.
+    a field's ``Submitted`` posts its live change to itself), then on to the parent. The
+    second time is skipped when the queue is empty by then (nothing was posted meanwhile).
     """
 
     def visit(pump: MessagePump, again: bool) -> Awaitable[None] | None:
-        if not again and pump.call_later(visit, pump, True):
+        # running in ``pump``'s own task: an empty queue means nothing is pending there
+        idle = pump._message_queue.empty() and pump._pending_message is None
+        if not again and not idle and pump.call_later(visit, pump, True):
             return None
         parent = pump._parent  # None: the app, the end of the chain
         if parent is None:
