@@ -9,12 +9,11 @@ the form hears of their edits later still, through messages that bubble up). Wit
 
 :class:`KeysInOrder`, mixed into the app, holds such a key back:
 
-- a key of a priority binding goes to the focused widget as a
-  :class:`~nnfs_tui.widgets.text_field.HeldKey`, behind the keys before it (a TextField
-  passes it on to the field Tab moved the focus to); when it comes back up to the app,
-  :func:`after_pending` waits until the focused widget and each of its parents has handled
-  what those keys made it post (a field's ``Changed`` and ``Submitted``, the form's live
-  change), and only then does the binding run;
+- a key of a priority binding goes to the focused widget as a :class:`HeldKey`, behind the
+  keys before it; no widget handles one, so it bubbles back up to the app, which then waits
+  (:func:`after_pending`) until the widget focused by now (the field Tab moved to) and each
+  of its parents has handled what those keys made it post (a field's ``Changed`` and
+  ``Submitted``, the form's live change), and only then runs the binding;
 - a key sent to a widget that is not a TextField (a choice list, the digit viewer, a table)
   is handled by bindings the app runs once the key has bubbled up to it (Tab moves the focus
   this way): the next key waits for that;
@@ -35,11 +34,12 @@ from functools import partial
 from textual import events
 from textual.message_pump import MessagePump
 
-from nnfs_tui.widgets.text_field import HeldKey, TextField
+from nnfs_tui.widgets.text_field import TextField
 
-#: Seconds the keys may wait behind one held key before they go on regardless. A held key
-#: comes back within milliseconds; this only bounds what a widget taken down with the
-#: key's follow-up still queued (a dialog that closed) could otherwise hold up for good.
+#: Seconds the keys may wait behind one held key before they go on regardless (a key of a
+#: priority binding then acts). A held key comes back within milliseconds; this only bounds
+#: what a widget that swallows the key, or one taken down with its follow-up still queued,
+#: could otherwise hold up for good.
 HOLD_LIMIT = 0.5
 
 
@@ -67,6 +67,12 @@ def after_pending(node: MessagePump, callback: Callable[[], Awaitable[None] | No
 
     if not node.call_later(visit, node, False):
         node.app.call_later(visit, node.app, True)
+
+
+class HeldKey(events.Key):
+    """A key of a priority binding on its way through the focused widget's queue, behind the
+    keys of the same burst that came before it. Its handler name is ``on_held_key``, which
+    no widget has: it comes back up to the app as it went, and the app acts on it."""
 
 
 @dataclass(eq=False)
@@ -112,23 +118,30 @@ class KeysInOrder:
         while keys:
             hold = self._key_hold
             if hold is not None:
-                if time.monotonic() - hold.since < HOLD_LIMIT:
-                    hold.waiting.extend(keys)
-                    return
-                # its follow-up never came back: act on it, then the keys go on
-                self._key_hold = None
-                if hold.key is not None:
-                    await super().on_event(hold.key)
-                keys = deque((*hold.waiting, *keys))
-                continue
+                hold.waiting.extend(keys)
+                if time.monotonic() - hold.since >= HOLD_LIMIT:
+                    await self._give_up(hold)
+                return
             await self._send_key(keys.popleft())
+
+    async def _give_up(self, hold: KeyHold) -> None:
+        """``hold``'s follow-up never came back (HOLD_LIMIT): act on its key now, then the
+        keys after it go on."""
+        if self._key_hold is not hold:
+            return  # done meanwhile
+        self._key_hold = None
+        if hold.key is not None:
+            key, hold.key = hold.key, None
+            await super().on_event(key)  # type: ignore[misc]
+        await self._take_keys(hold.waiting)
 
     async def _send_key(self, key: events.Key) -> None:
         """One key: held when it has a priority binding, else to the focused widget as
         Textual sends it (held back until it is done there when that is not a TextField)."""
         if self._has_priority_binding(key.key):
             self.app_focus = True  # type: ignore[attr-defined] # as Textual does for a key
-            self._key_hold = KeyHold(key)
+            hold = self._key_hold = KeyHold(key)
+            self.set_timer(HOLD_LIMIT, partial(self._give_up, hold))  # type: ignore[attr-defined]
             target = self._key_target()
             target._forward_event(HeldKey(key.key, key.character))
             return

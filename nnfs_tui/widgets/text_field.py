@@ -11,20 +11,14 @@ exactly the chain Textual would walk later) inside its own key handler, so each 
 before the next one is looked at. A key that arrives after an earlier key of the same burst
 moved the focus away (Tab, then typing) goes on to the widget that has the focus now.
 
-Keys of the app's priority bindings (F5, F6, Ctrl+S ...) come as a :class:`HeldKey` behind
-the keys typed before them (see ``NNFSApp.on_event``): a TextField passes one on to the
-widget that has the focus now, or lets it bubble up to the app, which acts on it.
+Keys of the app's priority bindings (F5, F6, Ctrl+S ...) are kept in order with the typed
+ones by the app (:mod:`nnfs_tui.key_order`).
 """
 
 from __future__ import annotations
 
 from textual import events
 from textual.widgets import Input
-
-
-class HeldKey(events.Key):
-    """A key of a priority binding on its way through the focused widget's queue, behind the
-    keys of the same burst that came before it; the app acts on it when it comes back up."""
 
 
 class TextField(Input):
@@ -44,10 +38,7 @@ class TextField(Input):
             # an earlier key of the burst moved the focus: this one belongs to the new field
             event.stop()
             event.prevent_default()
-            focused._forward_event(type(event)(event.key, event.character))
-            return
-        if isinstance(event, HeldKey):
-            event.prevent_default()  # not typed (a printable one), but on up to the app
+            focused._forward_event(events.Key(event.key, event.character))
             return
         if event.is_printable:
             return  # Input inserts it now, in order

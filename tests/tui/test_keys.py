@@ -8,9 +8,12 @@ import re
 import pytest
 from textual import events
 from textual.app import App
+from textual.binding import Binding
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Input
 
+from nnfs_tui.key_order import HOLD_LIMIT, KeysInOrder
 from nnfs_tui.widgets.text_field import TextField
 from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
 
@@ -238,3 +241,50 @@ async def test_a_key_after_one_that_closes_a_dialog_still_acts(make_app) -> None
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", "Runs")
         await burst(pilot, "escape", "x")  # and the keyboard still answers afterwards
         await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the train screen")
+
+
+class Swallower(Widget, can_focus=True):
+    """A widget that stops every key event it is sent, of any kind (as a hostile third-party
+    one might)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            event.stop()
+            self.keys.append(event.key)
+            return
+        await super().on_event(event)
+
+
+class SwallowingApp(KeysInOrder, App[None]):
+    """The app's key order around a widget that never lets a key come back up."""
+
+    BINDINGS = [Binding("f5", "hit", "Hit", priority=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits = 0
+
+    def compose(self):  # noqa: ANN201
+        yield Swallower()
+
+    def action_hit(self) -> None:
+        self.hits += 1
+
+
+async def test_a_widget_that_swallows_a_held_key_does_not_freeze_the_keyboard() -> None:
+    """F5 (a priority binding) still acts, HOLD_LIMIT late, and the keys after it go on."""
+    app = SwallowingApp()
+    async with app.run_test() as pilot:
+        widget = app.query_one(Swallower)
+        widget.focus()
+        await pilot.pause()
+        await burst(pilot, "f5", "x")
+        assert (app.hits, widget.keys) == (0, ["f5"])  # held: x waits behind it
+        await wait_for(pilot, lambda: app.hits == 1, "F5 to act", timeout=HOLD_LIMIT + 5)
+        await wait_for(pilot, lambda: widget.keys == ["f5", "x"], "x to go on")
+        await burst(pilot, "y")
+        await wait_for(pilot, lambda: widget.keys[-1] == "y", "the next key")
