@@ -130,15 +130,18 @@ async def test_a_burst_ending_in_enter_and_f6_applies_the_change_before_resuming
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
 
 
-async def test_ctrl_o_and_a_path_in_one_burst_type_the_path_into_the_dialog(
+async def test_ctrl_o_a_path_and_enter_in_one_burst_load_the_typed_path(
         make_app, tmp_path) -> None:
+    """The path goes into the dialog Ctrl+O opens (not the form behind it), and Enter reads
+    the whole of it."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await burst(pilot, "ctrl+o", *typing("/no/such.npz"))
+        await burst(pilot, "ctrl+o", *typing("/no/such.npz"), "enter")
         await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
-        await pilot.pause()
-        field = app.screen.query_one(Input)
-        assert field.value.endswith("/no/such.npz"), field.value
+        dialog = app.screen
+        await wait_for(pilot, lambda: dialog.error, "the dialog's answer")
+        assert dialog.query_one(Input).value == "/no/such.npz"
+        assert "/no/such.npz" in dialog.error  # the file it could not read
         assert app.train_screen.form.control("hidden_sizes").value == "32"
 
 
