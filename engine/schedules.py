@@ -32,7 +32,8 @@ def lr_factor(
 
     With ``restart`` > 0 the run is two schedules back to back: the first over ``restart``
     epochs, the second, warm-up included, from ``restart`` over the remaining epochs (as
-    if a run of ``total_epochs − restart`` epochs began there).
+    if a run of ``total_epochs − restart`` epochs began there). A constant schedule has
+    nothing to restart and ignores it (the form hides the field then).
 
     - constant: 1
     - step: gamma ** floor(t / step_epochs)
@@ -43,7 +44,7 @@ def lr_factor(
     warm-up, each step decay) are found on values rounded to BOUNDARY_PLACES, so they fall
     on the step the formula names, not one batch late through float rounding.
     """
-    if restart > 0:
+    if restart > 0 and schedule != "constant":
         restart = round(restart, BOUNDARY_PLACES)
         before = round(progress, BOUNDARY_PLACES) < restart
         return lr_factor(schedule, progress if before else progress - restart,

@@ -217,6 +217,8 @@ def test_a_lr_restart_runs_the_schedule_again_from_its_start() -> None:
     assert lr_factor("exponential", 6.0, 8, gamma=0.5, restart=4.0) == pytest.approx(0.25)
     # the warm-up is part of the schedule, so it comes again too
     assert lr_factor("cosine", 2.5, 4, warmup=1.0, restart=2.0) == pytest.approx(0.5)
+    # a constant schedule has nothing to restart (its warm-up is not repeated either)
+    assert lr_factor("constant", 2.5, 4, warmup=1.0, restart=2.0) == 1.0
 
 
 def test_a_lr_restart_must_come_before_the_last_epoch() -> None:
