@@ -23,6 +23,7 @@ from typing import Any, NoReturn, TextIO
 
 from engine.config import (
     APPLIES_WHEN,
+    CONTINUE_FIELDS,
     FIELDS,
     PRESET_DOCS,
     PRESETS,
@@ -67,7 +68,8 @@ FLAG_GROUPS: dict[str, tuple[str, ...]] = {
                              "momentum"),
     "model and training": ("hidden_sizes", "init", "epochs", "seed", "dataset", "weight_decay",
                            "dropout", "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
-                           "beta1", "beta2", "alpha", "eps", "subset", "val_fraction", "dtype"),
+                           "lr_restart", "beta1", "beta2", "alpha", "eps", "subset",
+                           "val_fraction", "dtype"),
 }
 #: argparse attribute (the field's main flag: ``l_rate``) → config field (``learning_rate``).
 FLAG_FIELDS: dict[str, str] = {_dest(FIELDS[name].flags[0]): name
@@ -115,6 +117,11 @@ def build_parser(*, sweep: bool = False) -> argparse.ArgumentParser:
                    help="continue the sweep recorded as NAME (its finished trials are kept, "
                         "interrupted ones go on from their last epoch)" if sweep
                    else "continue the run saved in a checkpoint")
+    if not sweep:
+        r.add_argument("--restart-schedule", dest="restart_schedule", action="store_true",
+                       help="with --resume: the added epochs get the whole schedule again "
+                            "(--lr-restart at the checkpoint's epoch) instead of the tail of "
+                            "the old one")
     r.add_argument("--json", action="store_true", help="one JSON object per finished trial "
                    "on stdout" if sweep else "one JSON object per epoch on stdout")
     r.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -351,16 +358,23 @@ def _main(argv: list[str] | None) -> int:
     checkpoint = None
     if args.resume:
         config_changes = flag_changes(args)
-        fixed = sorted(k for k in config_changes if not FIELDS[k].live and k != "epochs")
+        fixed = sorted(k for k in config_changes
+                       if not FIELDS[k].live and k not in CONTINUE_FIELDS)
         if fixed:
             raise UsageError(f"--resume continues a saved run; {', '.join(fixed)} cannot "
-                             "change (only epochs and live hyperparameters can)")
+                             "change (only epochs, lr_restart and live hyperparameters "
+                             "can)")
         checkpoint = load_checkpoint(args.resume)
-        config = checkpoint.config.replace(**config_changes)
         done = int(checkpoint.loop["epoch"])
+        config = checkpoint.config.replace(**config_changes)
         if done >= config.epochs:
             raise UsageError(f"--resume {args.resume}: all {plural(done, 'epoch')} of the run "
                              f"are trained; give --epochs N with N > {done} to train more")
+        if args.restart_schedule:
+            config = config.replace(lr_restart=float(done))
+    elif args.restart_schedule:
+        raise UsageError("--restart-schedule restarts the schedule of a run continued with "
+                         "--resume; for a new run, give --lr-restart EPOCH")
     else:
         config, given = config_from_args(args)
         warn_unused(given, config)

@@ -120,6 +120,10 @@ FIELDS: dict[str, FieldSpec] = {
                            flags=("--lr-step-epochs",), metavar="N"),
     "lr_gamma": _num("float", 0, 1, "step/exponential schedule: factor per decay",
                      low_open=True, flags=("--lr-gamma",), metavar="F"),
+    "lr_restart": _num("float", 0, MAX_EPOCHS, "epoch where the schedule starts over "
+                             "(0: never): the epochs after it get the whole schedule, warm-up "
+                             "included, again (a finished run continued with more epochs)",
+                             flags=("--lr-restart",), metavar="EPOCH"),
     "batch_size": _num("int", 1, MAX_BATCH_SIZE, "samples per update", live=True,
                        flags=("--batch_size", "--batch-size"), metavar="N",
                        flag_help="samples per update"),
@@ -138,6 +142,9 @@ FIELDS: dict[str, FieldSpec] = {
 #: Fields that may change while a run trains.
 LIVE_FIELDS: tuple[str, ...] = tuple(name for name, spec in FIELDS.items() if spec.live)
 
+#: Fields besides the live ones that a run continuing a checkpoint may set anew.
+CONTINUE_FIELDS: tuple[str, ...] = ("epochs", "lr_restart")
+
 #: Command-line flag (``--l_rate``, ``--learning-rate``) → the config field it sets.
 FLAG_TO_FIELD: dict[str, str] = {flag: name for name, spec in FIELDS.items()
                                  for flag in spec.flags}
@@ -151,6 +158,7 @@ APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...]]] = {
     "eps": ("optimizer", ("rmsprop", "adam", "adamw")),
     "lr_step_epochs": ("schedule", ("step",)),
     "lr_gamma": ("schedule", ("step", "exponential")),
+    "lr_restart": ("schedule", ("step", "exponential", "cosine")),
 }
 """Fields that matter only under some optimizers or schedules: field → (the field that
 decides, the values under which it is used). Every other field always applies."""
@@ -310,6 +318,10 @@ class TrainConfig:
     """Step schedule: multiply by lr_gamma every this many epochs."""
     lr_gamma: float = 0.5
     """Step and exponential schedules: factor per decay (exponential: per epoch)."""
+    lr_restart: float = 0.0
+    """Epoch where the schedule starts over (0: never). Before it the schedule runs over
+    ``lr_restart`` epochs, after it over the rest, as two runs back to back: a finished
+    cosine run continued with more epochs trains them from the full rate, not from ~0."""
     batch_size: int = 128
     """Samples per update."""
     epochs: int = 10
@@ -332,6 +344,11 @@ class TrainConfig:
                 "hidden_sizes", format_field("hidden_sizes", self.hidden_sizes),
                 f"at most {MAX_PARAMETERS:,} parameters (this network has about "
                 f"{estimate:,}, {estimate * 16 / 1e9:.1f} GB with optimizer state)")
+
+        if self.lr_restart and self.lr_restart >= self.epochs:
+            raise ConfigError("lr_restart", format_field("lr_restart", self.lr_restart),
+                              f"0 (never), or an epoch before the last (epochs is "
+                              f"{self.epochs})")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (and checked)."""

@@ -26,8 +26,14 @@ def lr_factor(
     warmup: float = 0.0,
     step_epochs: int = 3,
     gamma: float = 0.5,
+    restart: float = 0.0,
 ) -> float:
     """Factor in [0, 1] to multiply the base learning rate by at ``progress`` epochs.
+
+    With ``restart`` > 0 the run is two schedules back to back: the first over ``restart``
+    epochs, the second, warm-up included, from ``restart`` over the remaining epochs (as
+    if a run of ``total_epochs − restart`` epochs began there). A constant schedule has
+    nothing to restart and ignores it (the form hides the field then).
 
     - constant: 1
     - step: gamma ** floor(t / step_epochs)
@@ -38,6 +44,12 @@ def lr_factor(
     warm-up, each step decay) are found on values rounded to BOUNDARY_PLACES, so they fall
     on the step the formula names, not one batch late through float rounding.
     """
+    if restart > 0 and schedule != "constant":
+        restart = round(restart, BOUNDARY_PLACES)
+        before = round(progress, BOUNDARY_PLACES) < restart
+        return lr_factor(schedule, progress if before else progress - restart,
+                         restart if before else total_epochs - restart, warmup=warmup,
+                         step_epochs=step_epochs, gamma=gamma)
     progress, warmup = round(progress, BOUNDARY_PLACES), round(warmup, BOUNDARY_PLACES)
     if warmup > 0 and progress < warmup:
         return max(progress, 0.0) / warmup

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.checkpoint import Checkpoint
-from engine.config import FIELDS, TrainConfig
+from engine.config import CONTINUE_FIELDS, FIELDS, TrainConfig
 from engine.data import Dataset, load_dataset
 from engine.errors import ConfigError, NNFSError
 from engine.events import Event, LiveChange, RunFinished
@@ -35,9 +35,10 @@ app's cache); None loads the config's own."""
 
 
 def fixed_fields_differ(config: TrainConfig, checkpoint: Checkpoint) -> list[str]:
-    """Fields that cannot change mid-run (epochs aside) where ``config`` and the checkpoint's
-    run differ; [] when ``config`` describes that run and can continue it."""
-    return [name for name, spec in FIELDS.items() if not spec.live and name != "epochs"
+    """Fields that cannot change mid-run (CONTINUE_FIELDS aside: epochs, lr_restart)
+    where ``config`` and the checkpoint's run differ; [] when ``config`` describes that run
+    and can continue it."""
+    return [name for name, spec in FIELDS.items() if not spec.live and name not in CONTINUE_FIELDS
             and getattr(config, name) != getattr(checkpoint.config, name)]
 
 
@@ -71,7 +72,8 @@ class RunSession:
             name_ = differ[0]
             raise ConfigError(name_, getattr(config, name_),
                               f"{getattr(checkpoint.config, name_)!r} to continue the "
-                              "checkpoint (only epochs and live hyperparameters can change)")
+                              "checkpoint (only epochs, lr_restart and live hyperparameters "
+                              "can change)")
         self.config: TrainConfig = config
         """The config the run was started with."""
         self.checkpoint: Checkpoint | None = checkpoint
@@ -228,7 +230,8 @@ class RunSession:
             return Trainer(config, dataset, on_event=self._on_event,
                            batch_event_interval=self.batch_event_interval,
                            threads=self.threads, planned_changes=self.planned_changes)
-        trainer = Trainer(ckpt.config.replace(epochs=config.epochs), dataset,
+        trainer = Trainer(ckpt.config.replace(**{name: getattr(config, name)
+                                                 for name in CONTINUE_FIELDS}), dataset,
                           on_event=self._on_event,
                           batch_event_interval=self.batch_event_interval, threads=self.threads)
         trainer.restore(ckpt)

@@ -309,7 +309,8 @@ class Trainer:
                 progress = st.epoch + st.position / n_train
                 lr = cfg.learning_rate * lr_factor(
                     cfg.schedule, progress, cfg.epochs, warmup=cfg.warmup_epochs,
-                    step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma)
+                    step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma,
+                    restart=cfg.lr_restart)
                 # Overflow is expected when a run diverges; _non_finite reports it instead.
                 with self._lock, np.errstate(over="ignore", invalid="ignore"):
                     loss, acc, grads = self.network.loss_and_grads(
@@ -353,6 +354,21 @@ class Trainer:
 
     def _at_boundary(self) -> bool:
         """Take up controls between updates; False when the run must stop."""
+        self._take_pending()
+        if not self._running.is_set() and not self._stop.is_set():
+            self._emit(Paused(step=self.state.step))
+            while not self._running.wait(0.1):
+                if self._pending_saves:
+                    with self._lock:
+                        self._flush_saves()
+            if not self._stop.is_set():
+                self._emit(Resumed(step=self.state.step))
+                # changes made while paused belong to the first update after it
+                self._take_pending()
+        return not self._stop.is_set()
+
+    def _take_pending(self) -> None:
+        """Apply pending live changes (reported with the step they apply to) and saves."""
         if self._pending or self._pending_saves:
             with self._lock:
                 changes = self._apply_pending()
@@ -364,15 +380,6 @@ class Trainer:
                 self._emit(HyperparametersChanged(
                     step=step, epoch_progress=epoch, changes=tuple(
                         LiveChange(name, value, step, epoch) for name, value in changes.items())))
-        if not self._running.is_set() and not self._stop.is_set():
-            self._emit(Paused(step=self.state.step))
-            while not self._running.wait(0.1):
-                if self._pending_saves:
-                    with self._lock:
-                        self._flush_saves()
-            if not self._stop.is_set():
-                self._emit(Resumed(step=self.state.step))
-        return not self._stop.is_set()
 
     def _apply_pending(self) -> dict[str, Any]:
         changes = {k: v for k, v in self._pending.items() if getattr(self.config, k) != v}

@@ -32,6 +32,7 @@ from engine.data import Dataset
 from engine.errors import ConfigError
 from nnfs_tui.controller import ACTIVE_STATES, PROGRESS_INTERVAL, RunController
 from nnfs_tui.dialogs.sweep import ExecutorChoice
+from nnfs_tui.key_order import KeysInOrder
 from nnfs_tui.screens import HelpScreen, TrainScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
@@ -51,8 +52,9 @@ GC_THRESHOLDS = (10_000, 10, 10)
 QUIT_WAIT = 3.5
 
 
-class NNFSApp(App[None]):
-    """Train a NumPy MLP from the keyboard: form, live curves, digits, log."""
+class NNFSApp(KeysInOrder, App[None]):
+    """Train a NumPy MLP from the keyboard: form, live curves, digits, log. Keys that
+    arrive together take effect in the order they were typed (:mod:`nnfs_tui.key_order`)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "nnfs-tui"
@@ -88,6 +90,7 @@ class NNFSApp(App[None]):
         "runs": "make_runs_screen",
         "inspect": "make_inspect_screen",
         "draw": "make_draw_screen",
+        "help": "make_help_screen",
     }
 
     run_state: reactive[str] = reactive("idle", init=False)
@@ -157,8 +160,7 @@ class NNFSApp(App[None]):
 
     def action_help(self) -> None:
         """F1: every key and hyperparameter."""
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        self.switch_to("help")
 
     def action_cycle_view(self) -> None:
         """F3: the next view on a small terminal."""
@@ -167,8 +169,8 @@ class NNFSApp(App[None]):
     # -- switching screens: they replace each other above the train screen, never stack ----
     def switch_to(self, name: str) -> None:
         """Show the screen ``name`` of SWITCHED_SCREENS in place of whatever covers the train
-        screen (another screen, a dialog, help); its key again, or Esc, goes back to the
-        train screen."""
+        screen (another screen or a dialog); its key again, or Esc, goes back to the train
+        screen."""
         current = self.screen_stack[-1] if len(self.screen_stack) > 1 else None
         if current is not None and getattr(current, "switched_as", None) == name:
             self.back_to_main()  # the same key again: back
@@ -217,6 +219,10 @@ class NNFSApp(App[None]):
             self.notify("The test images are still loading…")
             return None
         return DrawScreen(network, data), None
+
+    def make_help_screen(self) -> tuple[Screen, None]:
+        """The help screen: every key and hyperparameter."""
+        return HelpScreen(), None
 
     def make_runs_screen(self) -> tuple[Screen, object]:
         """The Runs screen; what it closes with goes to the controller."""

@@ -31,8 +31,10 @@ from engine.events import LayerStats, LiveChange
 from engine.metrics import predict
 from engine.network import MLP
 from engine.runs import RunStore
+from engine.schedules import lr_factor
 from engine.session import RunSession, fixed_fields_differ
 from nnfs_tui import messages as msg
+from nnfs_tui.dialogs.checkpoint import RestartScheduleDialog
 from nnfs_tui.model_files import ModelFiles
 from nnfs_tui.screens.runs import RunsResult
 from nnfs_tui.sweeps import SweepRunner
@@ -187,7 +189,44 @@ class RunController:
             app.bell()
             form.control("epochs").focus()
             return
+        if self._offer_restart(config):
+            return
         self.start_run(config)
+
+    def _offer_restart(self, config: TrainConfig) -> bool:
+        """F5 continues a finished run whose schedule decayed (cosine ends near 0): ask
+        whether the added epochs get the schedule again (``lr_restart`` at the epoch
+        it ended); True when the dialog is up (its answer starts the run)."""
+        loaded = self.loaded
+        ckpt = loaded.checkpoint if loaded is not None else None
+        if (loaded is None or ckpt is None or loaded.summary is None
+                or config.schedule == "constant" or not self.matches_loaded(config)
+                or not loaded.summary.trained_all(ckpt.config.epochs)):
+            return False
+        done = loaded.summary.epoch
+        if config.lr_restart >= done:  # restarts there already (set in the form)
+            return False
+        last = loaded.summary.last
+
+        def rate_at(c: TrainConfig) -> float:  # where the next epoch starts under ``c``
+            return c.learning_rate * lr_factor(
+                c.schedule, done, c.epochs, warmup=c.warmup_epochs, step_epochs=c.lr_step_epochs,
+                gamma=c.lr_gamma, restart=c.lr_restart)
+        restarted = config.replace(lr_restart=float(done))
+
+        def answer(restart: bool | None) -> None:
+            if restart is None:
+                self.app.log_line("Not started: F5 asks again.")
+                return
+            chosen = restarted if restart else config
+            if restart:  # the form says what trains
+                self.screen.form.set_config(chosen)
+            self.start_run(chosen)
+
+        self.app.push_screen(RestartScheduleDialog(
+            config.schedule, done, config.epochs, ended_at=float(last["lr"]) if last else 0.0,
+            restart_at=rate_at(restarted), keep_at=rate_at(config)), answer)
+        return True
 
     def start_run(self, config: TrainConfig, *, prefix: str = "",
                   planned_changes: tuple[LiveChange, ...] = ()) -> None:
@@ -216,8 +255,11 @@ class RunController:
         screen.reset_for_run(config.epochs)
         self.app.run_state = "loading"
         if resume is not None:
+            restarted = (f", its {config.schedule} schedule restarted for the added epochs"
+                         if config.lr_restart == resume.summary.epoch else "")
             self.app.log_line(f"Run {self.runs_started}: continuing the loaded checkpoint from "
-                              f"epoch {resume.summary.epoch} (step {resume.summary.step}).")
+                              f"epoch {resume.summary.epoch} (step {resume.summary.step})"
+                              f"{restarted}.")
         else:
             self.app.log_line(f"Run {self.runs_started}: loading {config.dataset}…")
         self.app.run_worker(partial(self._train, session, self.run, screen.post_message),

@@ -13,7 +13,7 @@ from engine.config import FLAG_TO_FIELD
 #: (section, ((keys, what they do), ...)) in the order a newcomer needs them.
 KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Run (work everywhere, even while typing)", (
-        ("F1", "help: this screen (Esc closes it)"),
+        ("F1", "help: every key and hyperparameter (Esc, or F1 again, goes back)"),
         ("F5", "start a run with the form's values"),
         ("F6", "pause / resume the run"),
         ("F7", "stop the run (at the next batch)"),
@@ -23,7 +23,7 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("F4", "inspect the model: confusion matrix, weights, layer health"),
         ("F9", "draw a digit and watch the model's guesses"),
         ("Ctrl+T, Esc", "back to the train screen (screens switch, they do not stack: "
-                        "F2, F4 and F9 replace each other, their key again goes back)"),
+                        "F1, F2, F4 and F9 replace each other, their key again goes back)"),
         ("Ctrl+S", "save the model now (mid-run too)"),
         ("Ctrl+O", "load a checkpoint to inspect it or continue training it"),
         ("F12", "sweep: grid, random or TPE search over the form's values on every core or "

@@ -1,5 +1,6 @@
-"""Pick a checkpoint to load: type a path, or choose one of the recent runs' checkpoints
-(best, final, or saved by hand with Ctrl+S)."""
+"""Pick a checkpoint to load: type a path (Tab completes it), or choose one of the recent
+runs' checkpoints (best, final, or saved by hand with Ctrl+S). And, when F5 continues a
+finished run whose schedule decayed, whether to restart the schedule for the added epochs."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from textual.widgets.option_list import Option
 from engine.checkpoint import Checkpoint, load_checkpoint, read_summary
 from engine.errors import CheckpointError, NNFSError
 from engine.runs import RunStore
-from nnfs_tui.widgets.text_field import TextField
+from nnfs_tui.widgets.path_field import SHOWN_MATCHES, PathField
 
 #: Listed first for each run, in this order; then any other .npz (Ctrl+S saves
 #: ``manual-<time>.npz`` into the run's directory), newest first.
@@ -94,8 +95,8 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
         recent = recent_checkpoints(self.store, self.limit) if self.store else []
         with Vertical(classes="dialog -wide") as box:
             box.border_title = "Load a checkpoint"
-            box.border_subtitle = "Enter loads · ↓ recent runs · Esc cancels"
-            yield TextField(self.default, placeholder="path/to/model.npz", id="path",
+            box.border_subtitle = "Enter loads · Tab completes · ↓ recent runs · Esc cancels"
+            yield PathField(self.default, placeholder="path/to/model.npz", id="path",
                             select_on_focus=False)
             yield Static("", id="path-error", classes="error", markup=False)
             if recent:
@@ -122,6 +123,13 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.show_error("")
+
+    def on_path_field_completed(self, event: PathField.Completed) -> None:
+        """Several names matched a Tab: list them under the field."""
+        if len(event.names) > 1:
+            more = len(event.names) - SHOWN_MATCHES
+            self.query_one("#path-error", Static).update(
+                "  ".join(event.names[:SHOWN_MATCHES]) + (f"  (+{more})" if more > 0 else ""))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -173,3 +181,49 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RestartScheduleDialog(ModalScreen[bool | None]):
+    """F5 continues a finished run whose schedule decayed (cosine ends near 0): restart the
+    schedule for the added epochs? True: restart (r, and the button focused at first, so
+    Enter restarts), False: keep it over all the epochs (k), None: do not start (Esc)."""
+
+    CSS_PATH = Path(__file__).with_name("dialogs.tcss")
+    BINDINGS = [
+        Binding("r", "answer(True)", "Restart"),
+        Binding("k", "answer(False)", "Keep"),
+        Binding("escape", "answer(None)", "Cancel"),
+    ]
+
+    def __init__(self, schedule: str, done: int, epochs: int, *, ended_at: float,
+                 restart_at: float, keep_at: float) -> None:
+        super().__init__()
+        self.schedule: str = schedule
+        """The run's schedule (step, exponential or cosine)."""
+        added = epochs - done
+        self.body: str = (
+            f"The run trained its {done} epochs: its {schedule} schedule ended at a learning "
+            f"rate of {ended_at:.2g}. Restart the schedule for the {added} added "
+            f"epoch{'s' * (added != 1)} (from {restart_at:.3g} down again), or keep it as it "
+            f"is over all {epochs} epochs (training goes on at {keep_at:.2g})?")
+        """The question in full, with the rate each answer trains the next epoch at."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = f"Continue the run: restart its {self.schedule} schedule?"
+            box.border_subtitle = "r restarts · k keeps · Esc cancels"
+            yield Static(self.body, classes="body", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Restart (r)", variant="primary", id="restart", compact=True)
+                yield Button("Keep (k)", id="keep", compact=True)
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#restart", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss({"restart": True, "keep": False}.get(event.button.id or ""))
+
+    def action_answer(self, restart: bool | None) -> None:
+        self.dismiss(restart)

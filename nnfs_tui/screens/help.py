@@ -1,5 +1,8 @@
 """F1: every key, and what each hyperparameter means.
 
+A switched screen like Runs, Inspect and Draw (``NNFSApp.SWITCHED_SCREENS``): it replaces
+whatever covers the train screen, and Esc (or F1 again) goes back to the train screen.
+
 Both lists are two columns laid out for the width they get: the key column as wide as the
 section's longest keys (a third of the width at most; longer keys wrap after a comma), a gap,
 and descriptions that wrap with a hanging indent.
@@ -16,12 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.geometry import Size
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widget import Widget
 
 from engine.config import FIELDS, PRESET_DOCS
 from nnfs_tui.keymap import KEYMAP, in_app_words, plain
+from nnfs_tui.widgets.footer import FittedFooter
 from nnfs_tui.widgets.form import FORM_ORDER
+from nnfs_tui.widgets.header import ScreenHeader
 
 #: Columns before the key column, and between it and the descriptions.
 INDENT = 2
@@ -149,16 +154,29 @@ class ColumnText(Widget):
         return self.text_for(self.content_size.width)
 
 
-class HelpScreen(ModalScreen[None]):
-    """Keys and fields; Esc, F1, q or ? closes it."""
+class HelpScreen(Screen[None]):
+    """Keys and fields, scrolled with the arrows and PageUp/PageDown; Esc, q or ? (or F1
+    again) goes back to the train screen."""
+
+    DEFAULT_CSS = """
+    HelpScreen #help-body { height: 1fr; border: round $accent; padding: 0 1; }
+    """
 
     BINDINGS = [
-        Binding("escape,f1,q,question_mark", "dismiss", "Close", priority=True),
+        Binding("escape", "close", "Back"),
+        Binding("q,question_mark", "close", "Back", show=False),
     ]
 
     def compose(self) -> ComposeResult:
+        yield ScreenHeader("Help")
         with VerticalScroll(id="help-body") as body:
-            body.border_title = "nnfs-tui help"
-            body.border_subtitle = "Esc closes · ↑↓ scroll"
+            body.border_subtitle = "↑↓ PageUp PageDown scroll · Esc back"
             yield ColumnText(keys_text, id="help-keys")
             yield ColumnText(fields_text, id="help-fields")
+        yield FittedFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()  # the arrows scroll at once
+
+    def action_close(self) -> None:
+        self.dismiss()

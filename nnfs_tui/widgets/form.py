@@ -43,7 +43,7 @@ FORM_ORDER: tuple[str, ...] = (
     "hidden_sizes", "activation", "init",
     "optimizer", "learning_rate", "momentum", "beta1", "beta2", "alpha", "eps",
     "weight_decay", "dropout", "batch_size", "epochs",
-    "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma",
+    "schedule", "warmup_epochs", "lr_step_epochs", "lr_gamma", "lr_restart",
     "seed", "subset", "val_fraction", "dataset", "dtype",
 )
 

@@ -10,6 +10,9 @@ A TextField runs the bindings of the key (its own first, then its parents' up to
 exactly the chain Textual would walk later) inside its own key handler, so each key is done
 before the next one is looked at. A key that arrives after an earlier key of the same burst
 moved the focus away (Tab, then typing) goes on to the widget that has the focus now.
+
+Keys of the app's priority bindings (F5, F6, Ctrl+S ...) are kept in order with the typed
+ones by the app (:mod:`nnfs_tui.key_order`).
 """
 
 from __future__ import annotations

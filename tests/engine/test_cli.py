@@ -189,3 +189,19 @@ def test_signals_stop_at_the_next_batch_save_record_and_exit(tmp_path, sig, code
     assert run["status"] == "stopped" and (runs / "signalled" / "final.npz").exists()
     if sig != signal.SIGHUP:
         assert "received, stopping at the next batch" in proc.stderr.read()
+
+
+def test_resume_can_restart_the_schedule_for_the_added_epochs(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    runs = tmp_path / "runs"
+    assert main(FAST + ["--schedule", "cosine", "--save", str(path), "--no-record"]) == 0
+    capsys.readouterr()
+    assert main(["--resume", str(path), "--epochs", "4", "--restart-schedule", "--json",
+                 "--runs-dir", str(runs)]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [r["epoch"] for r in rows] == [3, 4]
+    (config_file,) = runs.glob("*/config.json")
+    assert json.loads(config_file.read_text())["lr_restart"] == 2.0
+    assert main(["--restart-schedule", "--epochs", "2"]) == 2  # nothing to restart
+    assert "--restart-schedule restarts the schedule of a run continued with --resume" in (
+        capsys.readouterr().err)

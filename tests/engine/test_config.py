@@ -205,3 +205,24 @@ def test_step_schedule_boundaries_do_not_depend_on_float_rounding() -> None:
         0.7**4)
     assert lr_factor("step", 0.3, 5, warmup=0.1 + 0.2, step_epochs=1, gamma=0.7) == 1.0
     assert lr_factor("step", 0.7 + 0.6 - 0.3, 5, step_epochs=1, gamma=0.5) == 0.5
+
+
+def test_a_lr_restart_runs_the_schedule_again_from_its_start() -> None:
+    """Two schedules back to back: cosine over the first 2 epochs, then over the other 2."""
+    for progress, expected in ((0.0, 1.0), (1.0, 0.5), (2.0, 1.0), (3.0, 0.5), (3.5, 0.5 * (
+            1 + math.cos(math.pi * 0.75)))):
+        assert lr_factor("cosine", progress, 4, restart=2.0) == pytest.approx(expected)
+    # step and exponential count their decays from the restart again
+    assert lr_factor("step", 5.5, 8, step_epochs=1, gamma=0.5, restart=4.0) == 0.5
+    assert lr_factor("exponential", 6.0, 8, gamma=0.5, restart=4.0) == pytest.approx(0.25)
+    # the warm-up is part of the schedule, so it comes again too
+    assert lr_factor("cosine", 2.5, 4, warmup=1.0, restart=2.0) == pytest.approx(0.5)
+    # a constant schedule has nothing to restart (its warm-up is not repeated either)
+    assert lr_factor("constant", 2.5, 4, warmup=1.0, restart=2.0) == 1.0
+
+
+def test_a_lr_restart_must_come_before_the_last_epoch() -> None:
+    assert TrainConfig(epochs=4, lr_restart=3.5).lr_restart == 3.5
+    with pytest.raises(ConfigError, match=r"^lr_restart: 4 is not valid; expected 0 "
+                       r"\(never\), or an epoch before the last \(epochs is 4\)"):
+        TrainConfig(epochs=4, lr_restart=4)

@@ -18,3 +18,11 @@ def test_engine_never_imports_textual_rich_or_plotext():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == ""
+
+
+def test_the_licence_is_an_spdx_string_not_the_deprecated_table():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"

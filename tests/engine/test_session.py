@@ -14,6 +14,7 @@ from engine.config import TrainConfig
 from engine.errors import ConfigError, DatasetError
 from engine.events import LiveChange
 from engine.runs import RunStore
+from engine.schedules import lr_factor
 from engine.session import RunSession
 
 CONFIG = TrainConfig(hidden_sizes=(8,), subset=2000, val_fraction=0.1, epochs=2, seed=3,
@@ -111,3 +112,32 @@ def test_a_crash_while_training_marks_the_record_failed(tmp_path, mnist_small) -
     info = store.load("crash")
     assert info.status == "failed" and "boom" in json.loads(
         (info.path / "run.json").read_text())["reason"]
+
+
+def test_continuing_a_finished_cosine_run_can_restart_its_schedule(tmp_path,
+                                                                   mnist_small) -> None:
+    """The added epochs train from the full rate down again (not at the ~0 the run ended
+    at); the restart is in the record's config, so a rerun from scratch repeats the
+    continued run's rates step for step."""
+    config = CONFIG.replace(schedule="cosine", learning_rate=0.01)
+    first = RunSession(config, dataset=mnist_small)
+    assert first.run().status == "completed"
+    checkpoint = load_checkpoint(first.save(tmp_path / "first.npz"))
+    store = RunStore(tmp_path / "runs")
+    events: list = []
+    more = config.replace(epochs=4, lr_restart=2.0)
+    assert RunSession(more, checkpoint=checkpoint, dataset=mnist_small, store=store,
+                      on_event=events.append).run().status == "completed"
+    batches = [e for e in events if isinstance(e, ev.BatchEnded)]
+    assert batches[0].epoch == 3 and batches[0].lr == pytest.approx(0.01)
+    n_train = len(mnist_small.x_train)  # each rate is set where its batch starts
+    assert [e.lr for e in batches] == pytest.approx(
+        [0.01 * lr_factor("cosine", e.epoch - 1 + (e.batch - 1) * config.batch_size / n_train,
+                          4, restart=2.0) for e in batches], rel=1e-6)
+    assert batches[-1].lr < 0.0002  # down again at the end
+    (record,) = store.list()
+    assert record.config == more
+    rerun: list = []
+    RunSession(record.config, dataset=mnist_small, on_event=rerun.append).run()
+    again = [e for e in rerun if isinstance(e, ev.BatchEnded) and e.epoch > 2]
+    assert [e.lr for e in again] == [e.lr for e in batches]

@@ -171,3 +171,29 @@ def test_seed_tutorial_network_learns_mnist(mnist):
     _, finished, _ = run_collect(config, data)
     assert finished.status == "completed"
     assert finished.test_acc >= 0.94
+
+
+def test_a_change_made_while_paused_applies_to_the_first_batch_after_resuming(mnist_small):
+    events = []
+    trainer = Trainer(SMALL.replace(epochs=1, schedule="constant"), mnist_small,
+                      on_event=events.append)
+    paused = threading.Event()
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, BatchEnded) and event.step == 3:
+            trainer.pause()
+        if isinstance(event, Paused):
+            paused.set()
+
+    trainer.on_event = on_event
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    assert paused.wait(30)
+    trainer.set_hyperparameters(learning_rate=0.01)
+    trainer.resume()
+    worker.join(30)
+    change = next(e for e in events if isinstance(e, HyperparametersChanged))
+    assert change.step == 4
+    lrs = [e.lr for e in events if isinstance(e, BatchEnded)]
+    assert lrs[:3] == [3e-3] * 3 and set(lrs[3:]) == {0.01}

@@ -4,11 +4,14 @@ Inspect and Draw on the live model, save mid-run, and load-then-continue."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.checkpoint import load_checkpoint
 from engine.runs import RunStore
+from engine.schedules import lr_factor
 from nnfs_tui.app import create_app
 from nnfs_tui.dialogs import LoadCheckpointDialog, SaveModelDialog
+from nnfs_tui.dialogs.checkpoint import RestartScheduleDialog
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsScreen
@@ -310,3 +313,42 @@ async def test_a_run_that_continued_a_checkpoint_is_marked_and_not_rerun_from_sc
         await pilot.pause(0.2)
         assert app.screen is screen and app.controller.runs_started == started
         assert any("continued a checkpoint from step 32" in t for t in toasts(app))
+
+
+@pytest.mark.parametrize(("key", "restart"), [("enter", 2.0), ("k", 0.0), ("escape", None)])
+async def test_continuing_a_finished_cosine_run_offers_to_restart_its_schedule(
+        small_dataset, tmp_path, key, restart) -> None:
+    """Enter (or r) restarts the schedule for the added epochs, k keeps it over all 4 epochs
+    (the next epoch starts halfway down the cosine), Esc starts nothing."""
+    app = app_with_store(small_dataset, tmp_path, schedule="cosine")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
+        final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
+        app.controller.files.open_checkpoint(final)
+        await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
+        opened = app.controller.runs_started
+        await set_input(pilot, "epochs", "4")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, RestartScheduleDialog),
+                       "the offer")
+        assert "restart its cosine schedule?" in app.screen.query_one(".dialog").border_title
+        assert "for the 2 added epochs (from 0.005 down again)" in app.screen.body
+        assert "over all 4 epochs (training goes on at 0.0025)" in app.screen.body
+        await pilot.press(key)
+        if restart is None:
+            await pilot.pause()
+            assert app.controller.runs_started == opened and app.run_state == "loaded"
+            return
+        await wait_for(pilot, lambda: app.controller.runs_started == opened + 1
+                       and app.run_state == "completed", "the continued run")
+        trainer = trainer_of(app)
+        assert trainer.config.lr_restart == restart and trainer.state.epoch == 4
+        # the rate of epoch 3's last batch (the 16th of 128 of the 2,000 images)
+        progress = 2 + 15 * 128 / 2000
+        assert trainer.history[2]["lr"] == pytest.approx(
+            0.005 * lr_factor("cosine", progress, 4, restart=restart), rel=1e-6)
+        assert (trainer.history[2]["lr"] > 0.002) == bool(restart)  # else about 0.0008
+        form = app.train_screen.form.control("lr_restart")
+        assert form.value == ("2" if restart else "0")
+        assert ("cosine schedule restarted" in app.train_screen.log_view.text) == bool(restart)

@@ -3,16 +3,22 @@ in every text field of the app; entering a text field selects its value."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from textual import events
 from textual.app import App
+from textual.binding import Binding
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Input
 
+from nnfs_tui.key_order import HOLD_LIMIT, KeysInOrder
 from nnfs_tui.widgets.text_field import TextField
 from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
 
 #: Characters of the keys that have one (the others are named keys: backspace, enter, ...).
-CHARACTERS = {"space": " ", "full_stop": "."}
+CHARACTERS = {"space": " ", "full_stop": ".", "slash": "/"}
 
 
 def key_event(key: str) -> events.Key:
@@ -28,6 +34,115 @@ async def burst(pilot: Pilot, *keys: str) -> None:
         pilot.app.post_message(key_event(key))
     await pilot.pause()
     await pilot.pause()
+
+
+async def press_at_once(pilot: Pilot, how: str, *keys: str) -> None:
+    """``keys`` as one read over SSH ("post": every Key posted before the app handles any)
+    or as one ``pilot.press`` call ("press")."""
+    if how == "post":
+        await burst(pilot, *keys)
+    else:
+        await pilot.press(*keys)
+        await pilot.pause()
+
+
+def typing(text: str) -> list[str]:
+    """The key names of typing ``text``."""
+    return [{".": "full_stop", "/": "slash"}.get(c, c) for c in text]
+
+
+async def tab_into_learning_rate(pilot: Pilot) -> None:
+    """Focus the field before learning_rate (the optimizer's choice list)."""
+    pilot.app.train_screen.form.control("optimizer").focus()
+    await pilot.pause()
+
+
+BOTH = pytest.mark.parametrize("how", ["post", "press"])
+
+
+@BOTH
+async def test_tab_typing_and_f5_in_one_burst_start_the_run_with_the_typed_value(
+        make_app, how) -> None:
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), "f5")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        assert trainer_of(app).config.learning_rate == 0.0005
+        assert "lr 0.0005" in app.train_screen.log_view.text
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@BOTH
+async def test_keys_after_f5_in_the_same_burst_are_not_part_of_the_run(make_app, how) -> None:
+    """F5 starts the run with the form as the keys before it left it; the digit typed after
+    it lands in the live field afterwards (pending, not sent)."""
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), "f5", "9")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        assert trainer_of(app).config.learning_rate == 0.0005
+        assert app.train_screen.form.control("learning_rate").value == "0.00059"
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@BOTH
+@pytest.mark.parametrize("key", ["f8", "f12", "ctrl+l"])
+async def test_every_form_action_sees_the_keys_typed_before_it(make_app, how, key) -> None:
+    """F8 (start over, here a start), F12 (the sweep's base) and Ctrl+L (the finder's
+    model) read the form as the keys before them left it."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tab_into_learning_rate(pilot)
+        await press_at_once(pilot, how, "tab", *typing("0.0005"), key)
+        if key == "f8":
+            await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+            assert trainer_of(app).config.learning_rate == 0.0005
+            await wait_for(pilot, lambda: not app.controller.active, "the end of the run")
+        else:
+            await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
+            dialog = app.screen
+            config = dialog.config if key == "ctrl+l" else dialog.base
+            assert config.learning_rate == 0.0005
+
+
+@BOTH
+async def test_a_burst_ending_in_enter_and_f6_applies_the_change_before_resuming(
+        make_app, how) -> None:
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_and_wait(pilot)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await set_input(pilot, "learning_rate", "0.00089")
+        await press_at_once(pilot, how, "backspace", "backspace", "5", "enter", "f6")
+        await wait_for(pilot, lambda: "Live change at" in app.train_screen.log_view.text,
+                       "the change in the log")
+        log = app.train_screen.log_view.text
+        paused = int(re.search(r"Paused after step (\d+)", log)[1])
+        applied = re.search(r"Live change at epoch [\d.]+ \(step (\d+)\): (.*)", log)
+        assert applied[2] == "learning_rate = 0.0005"
+        assert int(applied[1]) == paused + 1  # the first update after the pause used it
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+async def test_ctrl_o_a_path_and_enter_in_one_burst_load_the_typed_path(
+        make_app, tmp_path) -> None:
+    """The path goes into the dialog Ctrl+O opens (not the form behind it), and Enter reads
+    the whole of it."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(pilot, "ctrl+o", *typing("/no/such.npz"), "enter")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
+        dialog = app.screen
+        await wait_for(pilot, lambda: dialog.error, "the dialog's answer")
+        assert dialog.query_one(Input).value == "/no/such.npz"
+        assert "/no/such.npz" in dialog.error  # the file it could not read
+        assert app.train_screen.form.control("hidden_sizes").value == "32"
 
 
 async def test_a_burst_in_a_paused_live_field_applies_the_typed_value(make_app) -> None:
@@ -116,3 +231,63 @@ async def test_enter_again_on_an_unchanged_paused_field_sends_nothing(make_app) 
         assert log.count("learning_rate → 0.0007") == 1, log
         app.action_stop()
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+async def test_a_key_after_one_that_closes_a_dialog_still_acts(make_app) -> None:
+    """Esc closes the load dialog and F2 in the same read opens Runs: the F-key, queued
+    behind Esc at the dialog's field, is not lost with the dialog."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2, "the dialog")
+        await burst(pilot, "escape", "f2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", "Runs")
+        await burst(pilot, "escape", "x")  # and the keyboard still answers afterwards
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the train screen")
+
+
+class Swallower(Widget, can_focus=True):
+    """A widget that stops every key event it is sent, of any kind (as a hostile third-party
+    one might)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            event.stop()
+            self.keys.append(event.key)
+            return
+        await super().on_event(event)
+
+
+class SwallowingApp(KeysInOrder, App[None]):
+    """The app's key order around a widget that never lets a key come back up."""
+
+    BINDINGS = [Binding("f5", "hit", "Hit", priority=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits = 0
+
+    def compose(self):  # noqa: ANN201
+        yield Swallower()
+
+    def action_hit(self) -> None:
+        self.hits += 1
+
+
+async def test_a_widget_that_swallows_a_held_key_does_not_freeze_the_keyboard() -> None:
+    """F5 (a priority binding) still acts, HOLD_LIMIT late, and the keys after it go on."""
+    app = SwallowingApp()
+    async with app.run_test() as pilot:
+        widget = app.query_one(Swallower)
+        widget.focus()
+        await pilot.pause()
+        await burst(pilot, "f5", "x")
+        assert (app.hits, widget.keys) == (0, ["f5"])  # held: x waits behind it
+        await wait_for(pilot, lambda: app.hits == 1, "F5 to act", timeout=HOLD_LIMIT + 5)
+        await wait_for(pilot, lambda: widget.keys == ["f5", "x"], "x to go on")
+        await burst(pilot, "y")
+        await wait_for(pilot, lambda: widget.keys[-1] == "y", "the next key")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from nnfs_tui.screens import HelpScreen
 from nnfs_tui.screens.draw import DrawScreen
 from nnfs_tui.screens.inspect import InspectScreen
 from nnfs_tui.screens.runs import RunsScreen
@@ -42,8 +43,9 @@ async def test_f_keys_switch_screens_without_stacking(make_app) -> None:
         await pilot.press("f4", "f4")  # the screen's key again: back as well
         await pilot.pause()
         assert isinstance(app.screen, TrainScreen)
-        await pilot.press("f9", "f1")  # help opens over the screen; F2 from there switches
+        await pilot.press("f9", "f1")  # help switches too; F2 from there switches on
         await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and len(app.screen_stack) == 2
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen) and len(app.screen_stack) == 2
@@ -99,3 +101,32 @@ async def test_after_f5_focus_is_on_the_first_live_field(make_app) -> None:
                        "the focus on learning_rate")
         app.action_stop()
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+async def test_help_is_a_switched_screen_reachable_from_every_screen(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.controller.model_and_data()[1] is not None,
+                       "the test images")
+        for key, kind in (("ctrl+t", TrainScreen), ("f2", RunsScreen), ("f4", InspectScreen),
+                          ("f9", DrawScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, kind)
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            assert len(app.screen_stack) == 2  # in place of the screen it came from
+            assert "nnfs-tui › Help" in header_text(app)
+            keys = footer_keys(app)
+            assert keys[0] == "escape"  # its own key first
+            assert "f3" not in keys  # the views are the train screen's
+            await pilot.press("escape")  # one Esc: the train screen
+            await pilot.pause()
+            assert isinstance(app.screen, TrainScreen) and len(app.screen_stack) == 1
+        await pilot.press("f1", "f1")  # its key again goes back as well
+        await pilot.pause()
+        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("f1", "pagedown")  # the arrows and PageDown scroll it at once
+        await pilot.pause()
+        assert app.screen.query_one("#help-body").scroll_y > 0

@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from nnfs_tui.dialogs import SaveModelDialog
+from nnfs_tui.dialogs.checkpoint import LoadCheckpointDialog
 from nnfs_tui.widgets.path_field import complete_path
 from tests.tui.helpers import wait_for
 
@@ -80,3 +81,23 @@ async def test_the_field_opens_selected_with_the_file_name_in_view(tmp_path) -> 
         assert "manual-20260101-120000.npz" in shown
         await pilot.press("m")  # typing replaces the whole value
         assert field.value == "m"
+
+
+async def test_tab_completes_the_path_in_the_load_dialog(tmp_path) -> None:
+    (tmp_path / "run-1").mkdir()
+    (tmp_path / "run-1" / "best.npz").touch()
+    (tmp_path / "run-1" / "final.npz").touch()
+    (tmp_path / "run-2").mkdir()
+    app = DialogApp(LoadCheckpointDialog())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dialog = app.screen
+        field = dialog.query_one(Input)
+        await pilot.press(*str(tmp_path / "run-"), "tab")
+        assert field.value == f"{tmp_path}/run-" and field.has_focus
+        assert "run-1" in dialog.error and "run-2" in dialog.error
+        await pilot.press("1", "tab", "b", "tab")
+        assert field.value == f"{tmp_path}/run-1/best.npz"
+        await pilot.press("enter")  # an empty file: refused inline, the dialog stays
+        await pilot.pause()
+        assert app.screen is dialog and dialog.error

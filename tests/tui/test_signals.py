@@ -252,7 +252,7 @@ def test_ctrl_z_suspends_and_fg_resumes_drawing(tmp_path: Path) -> None:
         tmux("send-keys", "-t", "app", "fg", "Enter")
         wait_until(lambda: "F5 starts a run" in screen(), "app after fg")
         tmux("send-keys", "-t", "app", "F1")  # it reads keys and draws again
-        wait_until(lambda: "nnfs-tui help" in screen(), "help screen")
+        wait_until(lambda: "nnfs-tui › Help" in screen(), "help screen")
 
         tmux("send-keys", "-t", "app", "Escape")
         tmux("send-keys", "-t", "app", "F10")

@@ -1,0 +1,171 @@
+"""Keys that arrive together are applied in the order they were typed, F-keys included.
+
+Over SSH several keys often arrive in one read, and Textual handles each the moment the app
+takes it from its queue: a key of a priority binding (F5, F6, Ctrl+S ...) runs its action
+there and then, while the keys typed before it are still queued at the focused widget (and
+the form hears of their edits later still, through messages that bubble up). With
+``Tab 0 . 0 0 0 5 F5`` the run started with the old learning rate; with a paused run,
+``Backspace Backspace 5 Enter F6`` resumed before the edited value was sent.
+
+:class:`KeysInOrder`, mixed into the app, holds such a key back:
+
+- a key of a priority binding goes to the focused widget as a :class:`HeldKey`, behind the
+  keys before it; no widget handles one, so it bubbles back up to the app, which then waits
+  (:func:`after_pending`) until the widget focused by now (the field Tab moved to) and each
+  of its parents has handled what those keys made it post (a field's ``Changed`` and
+  ``Submitted``, the form's live change), and only then runs the binding;
+- a key sent to a widget that is not a TextField (a choice list, the digit viewer, a table)
+  is handled by bindings the app runs once the key has bubbled up to it (Tab moves the focus
+  this way): the next key waits for that;
+- the keys that arrive meanwhile wait at the app, in order, and go on once it is done.
+
+A TextField orders its own keys (see :mod:`nnfs_tui.widgets.text_field`), so typing into one
+is never held back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from textual import events
+from textual.message_pump import MessagePump
+
+from nnfs_tui.widgets.text_field import TextField
+
+#: Seconds the keys may wait behind one held key before they go on regardless (a key of a
+#: priority binding then acts). A held key comes back within milliseconds; this only bounds
+#: what a widget that swallows the key, or one taken down with its follow-up still queued,
+#: could otherwise hold up for good.
+HOLD_LIMIT = 0.5
+
+
+def after_pending(node: MessagePump, callback: Callable[[], Awaitable[None] | None]) -> None:
+    """Run ``callback`` on the app once ``node`` and each of its ancestors, in turn, has
+    handled every message in its queue and the messages those posted to it.
+
+    A callback goes to the back of each queue twice: once to come after what is there, and
+    once more to come after what that posted to the same widget meanwhile (a form handling
+    a field's ``Submitted`` posts its live change to itself), then on to the parent. The
+    second time is skipped when the queue is empty by then (nothing was posted meanwhile).
+    """
+
+    def visit(pump: MessagePump, again: bool) -> Awaitable[None] | None:
+        # running in ``pump``'s own task: an empty queue means nothing is pending there
+        idle = pump._message_queue.empty() and pump._pending_message is None
+        if not again and not idle and pump.call_later(visit, pump, True):
+            return None
+        parent = pump._parent  # None: the app, the end of the chain
+        if parent is None:
+            return callback()
+        if not parent.call_later(visit, parent, False):  # taken down meanwhile
+            pump.app.call_later(visit, pump.app, True)
+        return None
+
+    if not node.call_later(visit, node, False):
+        node.app.call_later(visit, node.app, True)
+
+
+class HeldKey(events.Key):
+    """A key of a priority binding on its way through the focused widget's queue, behind the
+    keys of the same burst that came before it. Its handler name is ``on_held_key``, which
+    no widget has: it comes back up to the app as it went, and the app acts on it."""
+
+
+@dataclass(eq=False)
+class KeyHold:
+    """A key on its way (``key``: one of a priority binding, still to act on; None: one sent
+    to a widget) and the keys that arrived after it."""
+
+    key: events.Key | None
+    waiting: deque[events.Key] = field(default_factory=deque)
+    since: float = field(default_factory=time.monotonic)
+
+
+class KeysInOrder:
+    """The app's side of keys in order: mixed in before ``textual.app.App``."""
+
+    _key_hold: KeyHold | None = None
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:  # from the terminal
+                await self._take_keys(deque((event,)))
+                return
+            if isinstance(event, HeldKey):  # back up from the focused widget
+                event.stop()
+                hold = self._key_hold
+                if hold is not None and hold.key is not None:
+                    after_pending(self._key_target(), partial(self._act_on_held, hold))
+                return
+        await super().on_event(event)  # type: ignore[misc]
+
+    def _key_target(self) -> MessagePump:
+        """Where Textual sends a key: the focused widget, else the screen."""
+        return self.focused or self.screen  # type: ignore[attr-defined]
+
+    def _has_priority_binding(self, key: str) -> bool:
+        """A binding the app runs before the focused widget sees the key (F5, Ctrl+S ...)."""
+        chain = self.screen._binding_chain  # type: ignore[attr-defined]
+        return any(binding.priority for _, bindings in chain
+                   for binding in bindings.key_to_bindings.get(key, ()))
+
+    async def _take_keys(self, keys: deque[events.Key]) -> None:
+        """Send ``keys`` on in order, as far as none is held; the rest wait behind it."""
+        while keys:
+            hold = self._key_hold
+            if hold is not None:
+                hold.waiting.extend(keys)
+                if time.monotonic() - hold.since >= HOLD_LIMIT:
+                    await self._give_up(hold)
+                return
+            await self._send_key(keys.popleft())
+
+    async def _give_up(self, hold: KeyHold) -> None:
+        """``hold``'s follow-up never came back (HOLD_LIMIT): act on its key now, then the
+        keys after it go on."""
+        if self._key_hold is not hold:
+            return  # done meanwhile
+        self._key_hold = None
+        if hold.key is not None:
+            key, hold.key = hold.key, None
+            await super().on_event(key)  # type: ignore[misc]
+        await self._take_keys(hold.waiting)
+
+    async def _send_key(self, key: events.Key) -> None:
+        """One key: held when it has a priority binding, else to the focused widget as
+        Textual sends it (held back until it is done there when that is not a TextField)."""
+        if self._has_priority_binding(key.key):
+            self.app_focus = True  # type: ignore[attr-defined] # as Textual does for a key
+            hold = self._key_hold = KeyHold(key)
+            self.set_timer(HOLD_LIMIT, partial(self._give_up, hold))  # type: ignore[attr-defined]
+            target = self._key_target()
+            target._forward_event(HeldKey(key.key, key.character))
+            return
+        focused = self.focused  # type: ignore[attr-defined]
+        await super().on_event(key)
+        if not isinstance(focused, TextField):
+            hold = self._key_hold = KeyHold(None)
+            after_pending(focused or self.screen,  # type: ignore[attr-defined]
+                          partial(self._release, hold))
+
+    async def _act_on_held(self, hold: KeyHold) -> None:
+        """Everything before the held key is done: now its binding (Textual's handling of
+        the key, as if it had just arrived), then the keys after it once it is done too."""
+        if self._key_hold is not hold or hold.key is None:
+            return  # given up on (HOLD_LIMIT) and acted on already
+        key, hold.key = hold.key, None
+        try:
+            await super().on_event(key)
+        finally:
+            after_pending(self._key_target(), partial(self._release, hold))
+
+    async def _release(self, hold: KeyHold) -> None:
+        """The key of ``hold`` is done: the keys that waited for it go on."""
+        if self._key_hold is not hold:
+            return
+        self._key_hold = None
+        await self._take_keys(hold.waiting)
