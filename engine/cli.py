@@ -578,7 +578,7 @@ def runs_main(argv: list[str]) -> int:
                      default_descending(column) != args.reverse)
     if args.export:
         path = store.export_csv(args.export, runs)
-        print(f"wrote {len(runs)} runs to {path}")
+        print(f"wrote {plural(len(runs), 'run')} to {path}")
         return EXIT_OK
     if args.importance:
         print_importance(runs, sys.stdout, as_json=args.json)

@@ -154,6 +154,9 @@ def test_cli_records_runs_and_lists_them(tmp_path, capsys):
     assert row["name"] == "cli-run" and row["status"] == "completed"
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
+    csv_path = tmp_path / "one.csv"
+    assert main(["runs", "--runs-dir", runs_dir, "--export", str(csv_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 1 run to {csv_path}"
 
 
 def test_cli_sweep(tmp_path, capsys):
