@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from engine.checkpoint import Checkpoint
 from engine.config import TrainConfig
 from engine.data import Dataset, DatasetCache
@@ -100,8 +102,7 @@ def dataset_digest(dataset: Dataset) -> str:
     for split in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         array = getattr(dataset, split)
         h.update(f"{split}{array.shape}{array.dtype.str}".encode())
-        h.update(memoryview(array).cast("B") if array.flags.c_contiguous
-                 else array.tobytes())
+        h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
 
 
