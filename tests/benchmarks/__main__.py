@@ -163,6 +163,8 @@ def _sweeps(start: float) -> dict[str, Any]:
         _log(start, "sweeps: a Dask LocalCluster against local processes")
         out["dask_overhead"] = sweeps.dask_overhead(
             out["parallel_vs_serial"]["parallel"]["seconds"], log)
+    _log(start, "sweeps: how long a stop takes")
+    out["stop_time"] = sweeps.stop_time(log)
     _log(start, "sweeps: keys on the sweep view while 2 workers train")
     out["key_latency"] = sweeps.key_latency_during_sweep(log=log)
     _log(start, "sweeps: full random sweep, ASHA, TPE")
