@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from engine.data import Dataset
+from engine.config import TrainConfig
+from engine.data import Dataset, load_dataset
 from engine.errors import NNFSError
 from engine.events import RunFinished
 from engine.sweep.trial import (
@@ -38,6 +39,7 @@ from engine.sweep.trial import (
     check_dataset,
     dataset_digest,
     run_trial,
+    worker_datasets,
 )
 
 DASK_ENV = "NNFS_DASK_SCHEDULER"
@@ -55,13 +57,14 @@ class Executor(Protocol):
     """How many trials it trains at once."""
     where: str
     """e.g. "2 local processes" or "Dask cluster tcp://127.0.0.1:8786 (4 threads)"."""
-    ships_data: bool
-    """Sending the driver's dataset to its workers is cheaper than their loading it (local
-    processes); else the workers load the configs' own unless :meth:`share` was given one."""
-
     def share(self, dataset: Dataset) -> str:
         """Make ``dataset`` the one tasks naming its digest train on (sent once per worker,
         checked there by SHA-256); returns the digest (:func:`dataset_digest`)."""
+
+    def prepare(self, config: TrainConfig) -> str:
+        """Most trials will train on ``config``'s data: have it ready on the workers before
+        their first trial. Returns the digest tasks of that data name when it was shared
+        (:meth:`share`), "" when the workers load it themselves."""
 
     def submit(self, task: TrialTask) -> None:
         """Start training ``task`` (at most ``slots`` at once)."""
@@ -102,7 +105,6 @@ class InProcessExecutor:
     def __init__(self) -> None:
         self.slots = 1
         self.where = "this process"
-        self.ships_data = False
         self._out: queue.Queue[TrialMessage] = queue.Queue()
         self._cancelled: set[str] = set()
         self._verdicts: dict[str, queue.Queue[tuple[str, int, bool]]] = {}
@@ -113,6 +115,9 @@ class InProcessExecutor:
         digest = dataset_digest(dataset)
         self._data = {digest: dataset}
         return digest
+
+    def prepare(self, config: TrainConfig) -> str:
+        return ""  # the trial's thread loads it (once: the dataset cache)
 
     def submit(self, task: TrialTask) -> None:
         verdicts = self._verdicts[task.key] = queue.Queue()
@@ -181,6 +186,13 @@ class _Parcel:
     dataset: Dataset
 
 
+@dataclass(frozen=True)
+class _Warm:
+    """Load ``config``'s dataset now, before the first task needs it."""
+
+    config: TrainConfig
+
+
 #: Niceness local workers add to their own by default: with every core training, the
 #: driver (and the app's UI thread) still gets one when it needs it.
 WORKER_NICE = 5
@@ -197,6 +209,7 @@ def _worker_main(tasks: Any, results: Any, verdicts: Any, flags: Any, slot: int,
     them and closes the workers), so a worker ignores them instead of dying mid-trial."""
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker had the driver's
     if nice > 0:
         try:
             os.nice(nice)
@@ -220,6 +233,12 @@ def _worker_main(tasks: Any, results: Any, verdicts: Any, flags: Any, slot: int,
             continue
         if item is None:
             return
+        if isinstance(item, _Warm):
+            try:
+                worker_datasets(item.config)
+            except (NNFSError, OSError):  # the trial that needs it reports why
+                pass
+            continue
         if isinstance(item, _Parcel):
             try:
                 data = {item.digest: check_dataset(item.dataset, item.digest)}
@@ -269,19 +288,34 @@ def _one_blas_thread() -> Iterator[None]:
             os.environ["OPENBLAS_NUM_THREADS"] = saved
 
 
-class LocalProcessExecutor:
-    """``workers`` processes of this machine (spawned, so safe from a threaded app), started
-    at once and kept for the whole sweep, each training one trial at a time with one BLAS
-    thread, niced by ``nice``. The driver's dataset (:meth:`share`) is sent to each worker
-    once. A worker killed mid-trial is replaced and its trial reported ``lost``."""
+def _start_method() -> str:
+    """How to start a worker: forked when this process has no other thread (the CLI's
+    driver: it starts at once, numpy and the engine already imported), else spawned (a
+    fresh interpreter: safe from a threaded app, where a fork could copy a lock some other
+    thread holds)."""
+    if threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
-    def __init__(self, workers: int | str | None = "auto", *, nice: int = WORKER_NICE) -> None:
+
+class LocalProcessExecutor:
+    """``workers`` processes of this machine, started at once and kept for the whole sweep,
+    each training one trial at a time with one BLAS thread, niced by ``nice``. The driver's
+    dataset (:meth:`share`) is sent to each worker once. A worker killed mid-trial is
+    replaced and its trial reported ``lost``."""
+
+    def __init__(self, workers: int | str | None = "auto", *, nice: int = WORKER_NICE,
+                 start_method: str | None = None) -> None:
         self.slots = resolve_workers(workers)
         self.nice = nice
         """Niceness the workers add to their own (so that the driver, and an app's UI
         thread, win a busy core: keys stay quick while every core trains)."""
         self.where = f"{self.slots} local process{'es' * (self.slots != 1)}"
-        self.ships_data = True
+        self.start_method = start_method
+        """"fork" or "spawn" for every worker; None: fork while this process has no other
+        thread, else spawn (see :func:`_start_method`)."""
+        self.forked = (start_method or _start_method()) == "fork"
+        """The workers were forked (numpy, the engine at hand), not spawned."""
         self._ctx = mp.get_context("spawn")
         with _real_stderr():  # the queues' locks start the resource tracker
             self._results = self._ctx.Queue()
@@ -299,7 +333,15 @@ class LocalProcessExecutor:
         with _real_stderr(), _one_blas_thread():
             self._tasks[slot] = self._ctx.Queue()
             self._verdicts[slot] = self._ctx.Queue()
-            proc = self._ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
+            method = self.start_method or _start_method()
+            if method == "fork":  # what the driver has buffered must not be written twice
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except (AttributeError, OSError, ValueError):
+                        pass
+            ctx = mp.get_context(method)
+            proc = ctx.Process(target=_worker_main, name=f"nnfs-sweep-worker-{slot}",
                                      args=(self._tasks[slot], self._results,
                                            self._verdicts[slot], self._flags, slot,
                                            self.nice, os.getpid()),
@@ -317,6 +359,20 @@ class LocalProcessExecutor:
         digest = dataset_digest(dataset)
         self._data = (digest, dataset)
         return digest
+
+    def prepare(self, config: TrainConfig) -> str:
+        """Forked workers load the data themselves, at once and side by side; spawned ones
+        are still importing the engine, so the driver loads it meanwhile and sends it."""
+        if self.forked:
+            for slot in range(self.slots):
+                self._tasks[slot].put(_Warm(config))
+            return ""
+        try:
+            dataset = load_dataset(config.dataset, val_fraction=config.val_fraction,
+                                   subset=config.subset, seed=config.seed)
+        except (NNFSError, OSError):  # each trial loads its own and reports why
+            return ""
+        return self.share(dataset)
 
     def submit(self, task: TrialTask) -> None:
         slot = next(i for i, key in enumerate(self._busy) if key is None)
@@ -384,6 +440,7 @@ class LocalProcessExecutor:
                 proc.kill()
                 proc.join(timeout=1)
         for q in (*self._tasks, *self._verdicts):
+            q.close()
             q.cancel_join_thread()  # a killed worker's unread data must not hold us
 
 
@@ -472,7 +529,6 @@ class DaskExecutor:
         threads = sum(self._client.nthreads().values()) or 1
         self.slots = workers or threads
         self.where = f"Dask cluster {address} ({threads} worker thread{'s' * (threads != 1)})"
-        self.ships_data = False
         self._futures: dict[str, Any] = {}
         self._tasks: dict[str, TrialTask] = {}
         self._data: tuple[str, Dataset] | None = None
@@ -483,6 +539,9 @@ class DaskExecutor:
         digest = dataset_digest(dataset)
         self._data, self._scattered = (digest, dataset), None
         return digest
+
+    def prepare(self, config: TrainConfig) -> str:
+        return ""  # each worker loads the bundled data from its own install
 
     def submit(self, task: TrialTask) -> None:
         data = None

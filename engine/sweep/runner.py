@@ -26,7 +26,7 @@ from typing import Any
 
 from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.config import ConfigError, TrainConfig, format_field, parse_field
-from engine.data import Dataset, load_dataset
+from engine.data import Dataset
 from engine.errors import CheckpointError, NNFSError
 from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
 from engine.fileio import atomic_write_text
@@ -220,18 +220,11 @@ class Sweep:
 
     def _share_data(self, executor: Executor) -> None:
         """The data the trials train on: the sweep's own dataset, sent to each worker once;
-        else, for local processes, the base config's, loaded here once (while the workers
-        start) instead of by every worker."""
+        else the base config's, made ready on the workers before their first trial."""
         if self.dataset is not None:
             self._data = (executor.share(self.dataset), None)
-        elif executor.ships_data:
-            base = self.search.base
-            try:
-                dataset = load_dataset(base.dataset, val_fraction=base.val_fraction,
-                                       subset=base.subset, seed=base.seed)
-            except (NNFSError, OSError):  # each trial loads its own and reports why
-                return
-            self._data = (executor.share(dataset), data_key(base))
+        elif digest := executor.prepare(self.search.base):
+            self._data = (digest, data_key(self.search.base))
 
     def _wind_down(self, executor: Executor) -> list[RunInfo]:
         """The sweep was stopped: running trials stop at their next batch; those that have

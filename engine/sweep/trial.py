@@ -116,7 +116,7 @@ def check_dataset(dataset: Dataset, digest: str) -> Dataset:
     return dataset
 
 
-_datasets = DatasetCache()
+worker_datasets = DatasetCache()
 """One dataset per worker process, reused by its trials of the same data settings."""
 
 _SENT = (RunStarted, EpochEnded, HyperparametersChanged, RunFinished)
@@ -150,7 +150,7 @@ def run_trial(task: TrialTask, emit: Callable[[TrialMessage], None],
             session.stop()  # before the next epoch's first batch
 
     session = RunSession(task.config, checkpoint=task.checkpoint,
-                         dataset=dataset if dataset is not None else _datasets,
+                         dataset=dataset if dataset is not None else worker_datasets,
                          store=None, threads=1, on_event=on_event)
     emit(TrialMessage(task.key, "started", where=f"{socket.gethostname()}:{os.getpid()}"))
     try:

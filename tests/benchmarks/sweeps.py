@@ -91,10 +91,12 @@ class _KeptOpen:
         self.inner = inner
         self.slots, self.where = inner.slots, inner.where
 
-        self.ships_data = inner.ships_data
 
     def share(self, dataset: Any) -> str:
         return self.inner.share(dataset)
+
+    def prepare(self, config: Any) -> str:
+        return self.inner.prepare(config)
 
     def submit(self, task: Any) -> None:
         self.inner.submit(task)

@@ -152,16 +152,16 @@ def test_one_trial_trains_the_same_weights_on_every_backend(tmp_path, straight):
     with distributed.LocalCluster(host="127.0.0.1", processes=True, n_workers=1,
                                   threads_per_worker=1, dashboard_address=None) as cluster:
         for label, executor in (("process", InProcessExecutor()),
-                                ("local", LocalProcessExecutor(1)),
+                                ("forked", LocalProcessExecutor(1, start_method="fork")),
+                                ("spawned", LocalProcessExecutor(1, start_method="spawn")),
                                 ("dask", DaskExecutor(cluster.scheduler_address))):
             store = RunStore(tmp_path / label)
             Sweep(BASE, store=store, name=label, executor=executor).run()
             info = store.load(f"{label}-000")
             assert info.status == "completed"
             finals[label] = weights(info.path / "final.npz")
-    assert_same_weights(finals["process"], straight)
-    assert_same_weights(finals["local"], straight)
-    assert_same_weights(finals["dask"], straight)
+    for label in ("process", "forked", "spawned", "dask"):
+        assert_same_weights(finals[label], straight)
 
 
 def test_a_killed_local_worker_s_trial_is_retried_from_its_last_epoch(tmp_path):
@@ -211,7 +211,8 @@ def test_cli_sweep_prints_one_json_object_per_finished_trial(tmp_path, capsys):
 
 # -- the driver's verdicts, stopping, data and niceness on every backend --------------------
 
-BACKENDS = ["in-process", "local", "dask"]
+BACKENDS = ["in-process", "forked", "spawned", "dask"]
+"""In this process, local worker processes started either way, a Dask cluster."""
 
 
 @pytest.fixture(scope="module")
@@ -226,8 +227,9 @@ def dask_cluster():
 def executor_for(backend, request):
     if backend == "in-process":
         return InProcessExecutor()
-    if backend == "local":
-        return LocalProcessExecutor(1)
+    if backend in ("forked", "spawned"):
+        return LocalProcessExecutor(1, start_method={"forked": "fork",
+                                                     "spawned": "spawn"}[backend])
     return DaskExecutor(request.getfixturevalue("dask_cluster").scheduler_address)
 
 

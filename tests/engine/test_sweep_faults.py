@@ -167,10 +167,11 @@ def _cli_sweep(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def sweep_workers(pid: int) -> list[int]:
-    """The local worker processes of the sweep process ``pid`` (its spawned children)."""
+    """The local worker processes of the sweep process ``pid``: its children but
+    multiprocessing's resource tracker."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(c) for c in children
-            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+            if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
