@@ -495,7 +495,20 @@ def _dask_trial(task: TrialTask, ns: str, dataset: Dataset | None = None) -> Non
         return
     verdicts = Queue(_verdict_queue(ns, task))
     run_trial(task, emit, cancelled,
-              partial(_await_verdict, verdicts.get, lambda: stop.is_set(), task.key), data)
+              partial(_await_verdict, partial(_poll, verdicts), lambda: stop.is_set(),
+                      task.key), data)
+
+
+def _poll(q: Any, timeout: float, batch: bool = False) -> Any:
+    """``q.get(timeout=...)`` of a ``distributed.Queue`` without its timeout: the scheduler
+    logs every timed-out get as an error, so this asks the queue's size instead (every
+    20 ms) and gets only what is there. Raises TimeoutError when nothing came."""
+    deadline = time.monotonic() + timeout
+    while q.qsize() == 0:
+        if time.monotonic() >= deadline:
+            raise TimeoutError
+        time.sleep(0.02)
+    return q.get(batch=True) if batch else q.get()
 
 
 def _verdict_queue(ns: str, task: TrialTask) -> str:
@@ -561,13 +574,9 @@ class DaskExecutor:
             if self._client.status not in ("running", "connecting"):
                 raise OSError(f"client {self._client.status}")
             try:
-                first = self._queue.get(timeout=timeout)
+                out += [pickle.loads(b) for b in _poll(self._queue, timeout, batch=True)]
             except TimeoutError:
-                first = None
-            if first is not None:
-                out.append(pickle.loads(first))
-                if self._queue.qsize() > 0:
-                    out += [pickle.loads(b) for b in self._queue.get(batch=True)]
+                pass
         except (OSError, self._distributed.comm.CommClosedError) as exc:
             raise SweepError(f"the Dask scheduler at {self.address} went away ({exc}); "
                              "the trials finished so far are recorded") from None
