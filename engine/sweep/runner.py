@@ -10,7 +10,10 @@ A sweep's record is ``<runs>/sweeps/<name>/sweep.json`` (its settings and, per t
 name, varied values, status, attempts and reason); each trial is an ordinary run
 ``<name>-NNN`` in the store, with ``last.npz``, the training state after its last finished
 epoch, from which an interrupted trial goes on when the sweep is resumed
-(:meth:`Sweep.resume`) or its worker died (retried once).
+(:meth:`Sweep.resume`) or its worker died (retried once). A trial's run record is made at
+its first finished epoch (or when it fails or diverges before one): a trial stopped before
+then leaves no run, only its sweep entry ("interrupted"), and a resumed sweep trains it from
+its first step.
 """
 
 from __future__ import annotations
