@@ -493,10 +493,11 @@ def _dask_trial(task: TrialTask, ns: str, dataset: Dataset | None = None) -> Non
     except NNFSError as exc:
         emit(TrialMessage(task.key, "failed", reason=str(exc)))
         return
-    verdicts = Queue(_verdict_queue(ns, task))
-    run_trial(task, emit, cancelled,
-              partial(_await_verdict, partial(_poll, verdicts), lambda: stop.is_set(),
-                      task.key), data)
+    verdict = None
+    if task.verdicts:
+        verdict = partial(_await_verdict, partial(_poll, Queue(_verdict_queue(ns, task))),
+                          lambda: stop.is_set(), task.key)
+    run_trial(task, emit, cancelled, verdict, data)
 
 
 def _poll(q: Any, timeout: float, batch: bool = False) -> Any:
@@ -595,7 +596,7 @@ class DaskExecutor:
 
     def verdict(self, key: str, epoch: int, stop: bool) -> None:
         task = self._tasks.get(key)
-        if task is None:
+        if task is None or not task.verdicts:
             return
         try:
             self._distributed.Queue(_verdict_queue(self._ns, task),
