@@ -500,15 +500,15 @@ def _dask_trial(task: TrialTask, ns: str, dataset: Dataset | None = None) -> Non
     run_trial(task, emit, cancelled, verdict, data)
 
 
-def _poll(q: Any, timeout: float, batch: bool = False) -> Any:
+def _poll(q: Any, timeout: float, batch: bool = False, every: float = 0.02) -> Any:
     """``q.get(timeout=...)`` of a ``distributed.Queue`` without its timeout: the scheduler
-    logs every timed-out get as an error, so this asks the queue's size instead (every
-    20 ms) and gets only what is there. Raises TimeoutError when nothing came."""
+    logs every timed-out get as an error, so this asks the queue's size instead (``every``
+    seconds) and gets only what is there. Raises TimeoutError when nothing came."""
     deadline = time.monotonic() + timeout
     while q.qsize() == 0:
         if time.monotonic() >= deadline:
             raise TimeoutError
-        time.sleep(0.02)
+        time.sleep(every)
     return q.get(batch=True) if batch else q.get()
 
 
@@ -575,7 +575,8 @@ class DaskExecutor:
             if self._client.status not in ("running", "connecting"):
                 raise OSError(f"client {self._client.status}")
             try:
-                out += [pickle.loads(b) for b in _poll(self._queue, timeout, batch=True)]
+                out += [pickle.loads(b) for b in _poll(self._queue, timeout, batch=True,
+                                                       every=0.05)]
             except TimeoutError:
                 pass
         except (OSError, self._distributed.comm.CommClosedError) as exc:
