@@ -44,6 +44,7 @@ from engine.sweep import (
     Sweep,
     TrialUpdate,
 )
+from engine.sweep.executors import WORKER_NICE
 from tests.benchmarks.machine import load_average
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,12 +140,14 @@ QUIET_CORES = 0.15
 
 
 def parallel_vs_serial(log: Callable[[str], None] = print, rounds: int = 3,
-                       tries: int = 10) -> dict[str, Any]:
+                       tries: int = 10, nice: int = WORKER_NICE) -> dict[str, Any]:
     """8 fast-preset trials one after another (this process) and on 2 local processes, cold
     (the workers start inside the timing), alternating until ``rounds`` pairs were quiet
     (other processes took < QUIET_CORES of the CPUs during both) or ``tries`` pairs ran; the
     median quiet pair is reported (the median of all when none was quiet). Then warm: the
-    same workers after a first sweep, kept open."""
+    same workers after a first sweep, kept open. ``nice``: the workers' niceness (what the
+    CLI and the app use by default; on a shared machine 0 shows the executor's own speed,
+    as niced workers yield to everyone else's jobs)."""
     pairs, quiet = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(tries):
@@ -152,7 +155,8 @@ def parallel_vs_serial(log: Callable[[str], None] = print, rounds: int = 3,
                 break
             serial = _timed_sweep(InProcessExecutor, Path(tmp) / f"serial{r}", "serial",
                                   vary=[("learning_rate", RATES)])
-            parallel = _timed_sweep(lambda: LocalProcessExecutor(2), Path(tmp) / f"par{r}",
+            parallel = _timed_sweep(lambda: LocalProcessExecutor(2, nice=nice),
+                                    Path(tmp) / f"par{r}",
                                     "parallel", vary=[("learning_rate", RATES)])
             ratio = serial["seconds"] / parallel["seconds"]
             others = max(serial["others_cores"], parallel["others_cores"])
@@ -168,7 +172,7 @@ def parallel_vs_serial(log: Callable[[str], None] = print, rounds: int = 3,
         LocalProcessExecutor(2).close()
         startup = time.perf_counter() - t0
         log("again on 2 warm workers")
-        pool = LocalProcessExecutor(2)
+        pool = LocalProcessExecutor(2, nice=nice)
         try:
             _timed_sweep(lambda: _KeptOpen(pool), Path(tmp) / "warmup", "warmup",
                          vary=[("learning_rate", RATES[:2])])
@@ -178,7 +182,7 @@ def parallel_vs_serial(log: Callable[[str], None] = print, rounds: int = 3,
             pool.close()
         log(f"  {warm['seconds']:.2f} s")
     return {"serial": serial, "parallel": parallel, "warm": warm, "pool_start_stop_s": startup,
-            "ratio": ratio, "ratios": [p[0] for p in pairs],
+            "ratio": ratio, "ratios": [p[0] for p in pairs], "nice": nice,
             "quiet_ratios": [p[0] for p in quiet],
             "ratio_warm": serial["seconds"] / warm["seconds"],
             "openblas_env": {k: os.environ.get(k) for k in
