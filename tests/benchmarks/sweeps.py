@@ -189,21 +189,40 @@ def parallel_vs_serial(log: Callable[[str], None] = print, rounds: int = 3,
                              ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
 
 
-def dask_overhead(local_seconds: float, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The same 8 trials on a Dask LocalCluster of 2 single-threaded worker processes."""
+def dask_overhead(log: Callable[[str], None] = print, rounds: int = 2,
+                  tries: int = 5) -> dict[str, Any]:
+    """The same 8 trials on a Dask LocalCluster of 2 single-threaded worker processes against
+    2 local processes (niceness 0, as the Dask workers), timed one right after the other
+    until ``rounds`` local timings were quiet (or ``tries`` pairs ran); the median pair's
+    difference per trial. The cluster is up before the timing starts (a user's cluster
+    already runs); the client's connection is inside it."""
     from distributed import LocalCluster
 
+    pairs, quiet = [], []
     with tempfile.TemporaryDirectory() as tmp, LocalCluster(
             host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
             dashboard_address=None) as cluster:
-        log(f"8 trials on a Dask LocalCluster at {cluster.scheduler_address}")
-        # the cluster is up before the timing starts (a user's cluster already runs); the
-        # client's connection is inside it
-        dask = _timed_sweep(lambda: DaskExecutor(cluster.scheduler_address), Path(tmp),
-                            "dask", vary=[("learning_rate", RATES)])
-    per_trial = (dask["seconds"] - local_seconds) / dask["trials"]
-    log(f"  {dask['seconds']:.1f} s: {per_trial:+.2f} s per trial against local processes")
-    return {"dask": dask, "overhead_per_trial_s": per_trial}
+        log(f"8 trials on a Dask LocalCluster at {cluster.scheduler_address} against 2 local "
+            "processes")
+        for r in range(tries):
+            if len(quiet) >= rounds:
+                break
+            local = _timed_sweep(lambda: LocalProcessExecutor(2, nice=0),
+                                 Path(tmp) / f"local{r}", "local",
+                                 vary=[("learning_rate", RATES)])
+            dask = _timed_sweep(lambda: DaskExecutor(cluster.scheduler_address),
+                                Path(tmp) / f"dask{r}", "dask", vary=[("learning_rate", RATES)])
+            per_trial = (dask["seconds"] - local["seconds"]) / dask["trials"]
+            log(f"  pair {r + 1}: local {local['seconds']:.2f} s, Dask {dask['seconds']:.2f} s: "
+                f"{per_trial:+.2f} s per trial (others took {local['others_cores']:.2f} cores, "
+                f"load {dask['load_1min']})")
+            pairs.append((per_trial, local, dask))
+            if local["others_cores"] < QUIET_CORES:
+                quiet.append(pairs[-1])
+    chosen = quiet or pairs
+    per_trial, local, dask = sorted(chosen, key=lambda p: p[0])[len(chosen) // 2]
+    return {"dask": dask, "local": local, "overhead_per_trial_s": per_trial,
+            "per_trial_all": [p[0] for p in pairs], "quiet": len(quiet)}
 
 
 def _best_after(run: dict[str, Any], n: int) -> float | None:
@@ -344,7 +363,9 @@ def rows(res: dict[str, Any], row: Callable[..., dict[str, Any]]) -> list[dict[s
         out += [
             row(s, "the same on a Dask LocalCluster (2 worker processes)",
                 dk["dask"]["seconds"], "s", ".1f"),
-            row(s, "Dask overhead per trial against local processes",
+            row(s, f"Dask overhead per trial against local processes (median of "
+                f"{dk.get('quiet') or len(dk.get('per_trial_all', [0]))} pairs; load "
+                f"{dk['dask'].get('load_1min')})",
                 dk["overhead_per_trial_s"], "s", ".2f", "<= 0.3",
                 dk["overhead_per_trial_s"] <= 0.3),
         ]
