@@ -289,11 +289,11 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 def _start_method() -> str:
-    """How to start a worker: forked when this process has no other thread (the CLI's
-    driver: it starts at once, numpy and the engine already imported), else spawned (a
+    """How to start a worker: on Linux, forked when this process has no other thread (the
+    CLI's driver: it starts at once, numpy and the engine already imported), else spawned (a
     fresh interpreter: safe from a threaded app, where a fork could copy a lock some other
-    thread holds)."""
-    if threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+    thread holds, and on macOS, whose system libraries do not survive a fork)."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
     return "spawn"
 
