@@ -1,14 +1,17 @@
 """Where trials train: one interface, three backends.
 
     InProcessExecutor      one trial at a time in a thread of this process (tests, --workers 1)
-    LocalProcessExecutor   N worker processes of this machine (default: one per core), each
-                           trial with one BLAS thread
+    LocalProcessExecutor   N worker processes of this machine (default: one per core), kept
+                           for the whole sweep, niced, each with one BLAS thread
     DaskExecutor           the workers of a Dask distributed cluster, given its scheduler's
                            address (needs ``pip install 'nnfs-tui[cluster]'``)
 
 The driver (:mod:`engine.sweep.runner`) hands each executor :class:`TrialTask` values and
 reads :class:`TrialMessage` values back; it alone writes records. An executor reports a worker
-that died mid-trial as a ``lost`` message for that trial, so the driver can retry it.
+that died mid-trial as a ``lost`` message for that trial, so the driver can retry it. Each
+backend carries a trial's stop (``cancel``) and the driver's pruning verdicts (``verdict``)
+through its own channel: a thread queue, a ``multiprocessing`` queue and flag, a
+``distributed.Event`` and ``distributed.Queue``.
 """
 
 from __future__ import annotations
