@@ -7,7 +7,9 @@ The driver thread never touches a widget: its :class:`~engine.sweep.TrialUpdate`
 become the small messages of :mod:`nnfs_tui.messages` (:class:`TrialRelay`), posted to the
 sweep view; per-epoch ones are throttled per trial and coalesce. The UI thread trains
 nothing. F7 stops the whole sweep (running trials stop at their next batch); every trial is
-an ordinary recorded run, so when the sweep ends the Runs screen (F2) ranks them.
+an ordinary recorded run, so when the sweep ends the Runs screen (F2) ranks them. Trials train
+on the app's dataset when it was given one (``create_app(dataset=...)``: sent to each worker
+once, checked there by SHA-256), else on the one their config names.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from engine.sweep import (
     TrialUpdate,
     resolve_workers,
 )
-from engine.sweep.executors import resolve_workers_any
+from engine.sweep.executors import WORKER_NICE, resolve_workers_any
 from nnfs_tui import messages as msg
 from nnfs_tui.dialogs.sweep import SweepDialog, SweepSettings
 from nnfs_tui.screens.sweep import SweepScreen
@@ -44,10 +46,6 @@ if TYPE_CHECKING:
     from nnfs_tui.controller import RunController
 
 Post = Callable[[Message], object]
-
-#: Niceness of the app's local sweep workers: with every core training, the UI thread still
-#: gets one when a key comes (measured by `make bench`, section 9).
-WORKER_NICE = 5
 
 #: How a sweep's end sets the app's run state.
 END_STATES = {"completed": "completed", "stopped": "stopped"}
@@ -193,7 +191,8 @@ class SweepRunner:
                           samples=settings.samples, trials=settings.trials, seed=settings.seed,
                           search=settings.search, budget=settings.budget, prune=settings.prune,
                           name=name or store.new_name(settings.base, "sweep-"),
-                          workers=settings.workers, cluster=settings.cluster or None)
+                          workers=settings.workers, cluster=settings.cluster or None,
+                          dataset=controller.dataset_for.given)
         except (ConfigError, NNFSError) as exc:
             app.log_line(f"Cannot start the sweep: {exc}", "error")
             app.bell()
@@ -216,7 +215,8 @@ class SweepRunner:
         settings = view.settings
         try:
             sweep = Sweep.resume(controller.store, view.sweep_name, workers=settings.workers,
-                                 cluster=settings.cluster or None)
+                                 cluster=settings.cluster or None,
+                                 dataset=controller.dataset_for.given)
         except (ConfigError, NNFSError) as exc:
             app.log_line(f"Cannot resume the sweep: {exc}", "error")
             app.bell()

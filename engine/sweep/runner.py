@@ -10,7 +10,10 @@ A sweep's record is ``<runs>/sweeps/<name>/sweep.json`` (its settings and, per t
 name, varied values, status, attempts and reason); each trial is an ordinary run
 ``<name>-NNN`` in the store, with ``last.npz``, the training state after its last finished
 epoch, from which an interrupted trial goes on when the sweep is resumed
-(:meth:`Sweep.resume`) or its worker died (retried once).
+(:meth:`Sweep.resume`) or its worker died (retried once). A trial's run record is made at
+its first finished epoch (or when it fails or diverges before one): a trial stopped before
+then leaves no run, only its sweep entry ("interrupted"), and a resumed sweep trains it from
+its first step.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.config import ConfigError, TrainConfig, format_field, parse_field
+from engine.data import Dataset
 from engine.errors import CheckpointError, NNFSError
 from engine.events import EpochEnded, Event, HyperparametersChanged, RunFinished, RunStarted
 from engine.fileio import atomic_write_text
@@ -34,10 +38,15 @@ from engine.runs.store import SWEEPS_DIR
 from engine.sweep.executors import Executor, SweepError, make_executor
 from engine.sweep.plan import MAX_TRIALS, Trial, parse_grid, parse_sample
 from engine.sweep.search import PRUNERS, Search
-from engine.sweep.trial import TrialMessage, TrialTask
+from engine.sweep.trial import TrialMessage, TrialTask, data_key
 
 FINISHED = ("completed", "pruned", "diverged", "failed")
 """Trial statuses a resumed sweep does not train again."""
+
+STOP_WAIT = 2.5
+"""After :meth:`Sweep.stop`, how long the driver waits for the running trials to report
+their end (they stop at their next batch) before it records them interrupted and closes the
+workers (at most a second more): a stopped sweep ends within 5 s."""
 
 
 @dataclass
@@ -65,6 +74,9 @@ class _Running:
     run: str
     attempt: int = 1
     recorder: RunRecorder | None = None
+    early: list[Event] = field(default_factory=list)
+    """Events before the trial's first finished epoch, recorded with it (a trial stopped
+    before then leaves no run record)."""
     state: Checkpoint | None = None
     pruned: bool = False
     where: str = ""
@@ -80,7 +92,7 @@ class Sweep:
                  budget: int | None = None, prune: str = "none", name: str | None = None,
                  workers: int | str | None = "auto", cluster: str | None = None,
                  on_update: Callable[[TrialUpdate], None] | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, dataset: Dataset | None = None) -> None:
         if prune not in PRUNERS:
             raise ConfigError("prune", prune, "one of " + ", ".join(PRUNERS))
         self.store = store
@@ -101,6 +113,10 @@ class Sweep:
         self.cluster = cluster
         self.on_update = on_update
         self.executor = executor
+        self.dataset = dataset
+        """The data every trial trains on (the app's), sent to each worker once; None: each
+        trial's config names its own."""
+        self._data: tuple[str, tuple[object, ...] | None] | None = None
         self.entries: dict[int, dict[str, Any]] = {}
         """The record's trials by index: run, varied (texts), status, attempts, reason."""
         self.status = "running"
@@ -179,10 +195,11 @@ class Sweep:
         reached or goes away (the finished trials are recorded)."""
         self.save()
         executor = self.executor or make_executor(self.workers, self.cluster)
-        self.executor = executor
+        self.executor = executor  # its workers start now, while the driver goes on
         self.settings["where"] = executor.where
         ended: list[RunInfo] = []
         try:
+            self._share_data(executor)
             while not self.stopping:
                 while len(self._running) < executor.slots and (task := self._next()):
                     self._submit(task)
@@ -192,15 +209,7 @@ class Sweep:
                     if (info := self._handle(msg)) is not None:
                         ended.append(info)
             if self.stopping:
-                for key in self._running:
-                    executor.cancel(key)
-                deadline = time.monotonic() + 3.0
-                while self._running and time.monotonic() < deadline:
-                    for msg in executor.messages(0.1):
-                        if (info := self._handle(msg)) is not None:
-                            ended.append(info)
-                for run in list(self._running.values()):
-                    self._end(run, "interrupted", "the sweep was stopped")
+                ended += self._wind_down(executor)
             self.status = "stopped" if self.stopping else "completed"
         except SweepError:
             for run in list(self._running.values()):
@@ -210,6 +219,29 @@ class Sweep:
         finally:
             self.save()
             executor.close()
+        return ended
+
+    def _share_data(self, executor: Executor) -> None:
+        """The data the trials train on: the sweep's own dataset, sent to each worker once;
+        else the base config's, made ready on the workers before their first trial."""
+        if self.dataset is not None:
+            self._data = (executor.share(self.dataset), None)
+        elif digest := executor.prepare(self.search.base):
+            self._data = (digest, data_key(self.search.base))
+
+    def _wind_down(self, executor: Executor) -> list[RunInfo]:
+        """The sweep was stopped: running trials stop at their next batch; those that have
+        not reported their end within :data:`STOP_WAIT` are recorded interrupted."""
+        ended: list[RunInfo] = []
+        for key in self._running:
+            executor.cancel(key)
+        deadline = time.monotonic() + STOP_WAIT
+        while self._running and (left := deadline - time.monotonic()) > 0:
+            for msg in executor.messages(min(left, 0.05)):
+                if (info := self._handle(msg)) is not None:
+                    ended.append(info)
+        for run in list(self._running.values()):
+            self._end(run, "interrupted", "the sweep was stopped")
         return ended
 
     def _next(self) -> TrialTask | None:
@@ -228,6 +260,8 @@ class Sweep:
 
     def _submit(self, task: TrialTask) -> None:
         trial = self._trials[task.key]
+        task = replace(task, verdicts=self.settings["prune"] != "none",
+                       data=self._data_for(task.config))
         running = self._held.pop(task.key, None) or _Running(trial, task.key)
         running.attempt = task.attempt
         self._running[task.key] = running
@@ -236,6 +270,13 @@ class Sweep:
         assert self.executor is not None
         self.executor.submit(task)
         self._tell(TrialUpdate(trial, "queued", task.key))
+
+    def _data_for(self, config: TrainConfig) -> str:
+        """The digest of the shared dataset ``config`` trains on; "" to load its own."""
+        if self._data is None:
+            return ""
+        digest, key = self._data
+        return digest if key is None or key == data_key(config) else ""
 
     def _tell(self, update: TrialUpdate) -> None:
         if self.on_update is not None:
@@ -259,6 +300,7 @@ class Sweep:
             if run.attempt < 2:
                 self._running.pop(run.run)
                 self._held[run.run] = run  # keeps its recorder and last epoch's state
+                run.early.clear()  # the retry starts again from that state
                 self._queue.insert(0, TrialTask(run.run, trial.index, trial.config, run.state,
                                                 attempt=run.attempt + 1))
                 self._tell(TrialUpdate(trial, "retrying", run.run, reason=msg.reason))
@@ -266,27 +308,15 @@ class Sweep:
             return self._end(run, "failed", f"{msg.reason} (on both tries)"
                              if run.attempt >= 2 else msg.reason)
         event = msg.event
-        if isinstance(event, RunStarted):
-            if run.recorder is None:
-                run.recorder = self._recorder(run, event.config)
-            run.recorder(event)
-        elif isinstance(event, EpochEnded):
+        if isinstance(event, EpochEnded):
+            self._judge(run, event)
             if msg.state is not None:
                 run.state = msg.state
-                self._save_last(run)
-            if run.recorder is not None:
-                run.recorder(event)
-            value = score(event.val_acc, event.test_acc)
-            if value is not None:
-                run.curve[event.epoch] = value
-            if not run.pruned and self.search.report(trial.index, event.epoch, value):
-                run.pruned = True
-                assert self.executor is not None
-                self.executor.cancel(run.run)
+            self._record(run, event)
+            self._save_last(run)
             self._tell(TrialUpdate(trial, "running", run.run, event=event))
-        elif isinstance(event, HyperparametersChanged):
-            if run.recorder is not None:
-                run.recorder(event)
+        elif isinstance(event, RunStarted | HyperparametersChanged):
+            self._record(run, event)
         elif isinstance(event, RunFinished):
             if msg.state is not None:
                 run.state = msg.state
@@ -294,12 +324,46 @@ class Sweep:
             if status == "stopped" and run.pruned:
                 status = "pruned"
                 event = replace(event, status="pruned")
-            if run.recorder is not None:
-                run.recorder(event)
             if status == "stopped":  # the sweep was stopped: resumable from last.npz
+                if run.recorder is not None:
+                    run.recorder(event)
                 return self._end(run, "interrupted", "the sweep was stopped", recorded=True)
+            self._record(run, event, now=True)
             return self._end(run, status, event.reason, recorded=True)
         return None
+
+    def _judge(self, run: _Running, event: EpochEnded) -> None:
+        """Tell the pruner the trial's score after ``event``'s epoch and the trial its
+        verdict (a pruned sweep's trial waits for it before its next epoch)."""
+        value = score(event.val_acc, event.test_acc)
+        if value is not None:
+            run.curve[event.epoch] = value
+        assert self.executor is not None
+        if not run.pruned and self.search.report(run.trial.index, event.epoch, value):
+            run.pruned = True
+            self.executor.cancel(run.run)  # also ends a trial that stopped waiting
+        if self.settings["prune"] != "none" and event.epoch < event.epochs:
+            self.executor.verdict(run.run, event.epoch, run.pruned)
+
+    def _record(self, run: _Running, event: Event, *, now: bool = False) -> None:
+        """Hand ``event`` to the trial's run record. The record is made at the trial's first
+        finished epoch (or ``now``: a trial that failed or diverged before it) or when it
+        exists already (a resumed trial); until then its events wait."""
+        if run.recorder is None:
+            run.early.append(event)
+            if now or isinstance(event, EpochEnded) or self.store.path_of(run.run).is_dir():
+                self._open_record(run)
+            return
+        run.recorder(event)
+
+    def _open_record(self, run: _Running) -> None:
+        """Make the trial's run record and hand it the events that waited for it."""
+        started = next((e for e in run.early if isinstance(e, RunStarted)), None)
+        run.recorder = self._recorder(run, started.config if started is not None
+                                      else run.trial.config)
+        for early in run.early:
+            run.recorder(early)
+        run.early.clear()
 
     def _recorder(self, run: _Running, config: TrainConfig) -> RunRecorder:
         def save_model(path: Path) -> Path | None:
@@ -322,6 +386,8 @@ class Sweep:
              recorded: bool = False) -> RunInfo | None:
         self._running.pop(run.run, None)
         trial = run.trial
+        if run.recorder is None and run.early and status != "interrupted":
+            self._open_record(run)  # it failed before its first epoch: recorded, with why
         if run.recorder is not None and not recorded:
             if status == "interrupted":
                 run.recorder.interrupt(reason)

@@ -161,8 +161,9 @@ def _sweeps(start: float) -> dict[str, Any]:
         out["dask_skipped"] = "distributed is not installed (pip install 'nnfs-tui[cluster]')"
     else:
         _log(start, "sweeps: a Dask LocalCluster against local processes")
-        out["dask_overhead"] = sweeps.dask_overhead(
-            out["parallel_vs_serial"]["parallel"]["seconds"], log)
+        out["dask_overhead"] = sweeps.dask_overhead(log)
+    _log(start, "sweeps: how long a stop takes")
+    out["stop_time"] = sweeps.stop_time(log)
     _log(start, "sweeps: keys on the sweep view while 2 workers train")
     out["key_latency"] = sweeps.key_latency_during_sweep(log=log)
     _log(start, "sweeps: full random sweep, ASHA, TPE")

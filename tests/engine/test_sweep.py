@@ -4,6 +4,7 @@ backend (in this process, a local worker process, a Dask cluster on 127.0.0.1)."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ import pytest
 
 from engine import TrainConfig, load_checkpoint
 from engine.cli import main
+from engine.data import Dataset
+from engine.errors import NNFSError
 from engine.events import EpochEnded
 from engine.runs import RunStore, read_metrics
 from engine.session import RunSession
@@ -29,6 +32,7 @@ from engine.sweep import (
     run_trial,
     sweep_record,
 )
+from engine.sweep.trial import check_dataset, dataset_digest
 
 BASE = TrainConfig(hidden_sizes=(16,), epochs=3, batch_size=100, seed=0, subset=1500,
                    learning_rate=0.05, optimizer="sgd",
@@ -76,8 +80,7 @@ def test_the_driver_records_every_trial_and_the_sweep(tmp_path):
 
 def test_asha_prunes_a_hopeless_trial_and_keeps_its_curve(tmp_path):
     store = RunStore(tmp_path)
-    # a prune lands at the trial's next batch after the driver hears of the epoch: with many
-    # short epochs left, the hopeless trial cannot finish them all first, even on a busy CPU
+    # the trial waits at each epoch's end for the pruner's verdict on it
     config = BASE.replace(epochs=12)
     sweep = Sweep(config, store=store, vary=[("learning_rate", ["0.1", "0.2", "1e-05"])],
                   prune="asha", name="asha", executor=InProcessExecutor())
@@ -149,16 +152,16 @@ def test_one_trial_trains_the_same_weights_on_every_backend(tmp_path, straight):
     with distributed.LocalCluster(host="127.0.0.1", processes=True, n_workers=1,
                                   threads_per_worker=1, dashboard_address=None) as cluster:
         for label, executor in (("process", InProcessExecutor()),
-                                ("local", LocalProcessExecutor(1)),
+                                ("forked", LocalProcessExecutor(1, start_method="fork")),
+                                ("spawned", LocalProcessExecutor(1, start_method="spawn")),
                                 ("dask", DaskExecutor(cluster.scheduler_address))):
             store = RunStore(tmp_path / label)
             Sweep(BASE, store=store, name=label, executor=executor).run()
             info = store.load(f"{label}-000")
             assert info.status == "completed"
             finals[label] = weights(info.path / "final.npz")
-    assert_same_weights(finals["process"], straight)
-    assert_same_weights(finals["local"], straight)
-    assert_same_weights(finals["dask"], straight)
+    for label in ("process", "forked", "spawned", "dask"):
+        assert_same_weights(finals[label], straight)
 
 
 def test_a_killed_local_worker_s_trial_is_retried_from_its_last_epoch(tmp_path):
@@ -204,3 +207,145 @@ def test_cli_sweep_prints_one_json_object_per_finished_trial(tmp_path, capsys):
         ("cli-000", "completed", {"learning_rate": "0.05"}),
         ("cli-001", "completed", {"learning_rate": "0.1"})]
     assert "sweep cli: 2/2 trials done (2 completed)" in err
+
+
+# -- the driver's verdicts, stopping, data and niceness on every backend --------------------
+
+BACKENDS = ["in-process", "forked", "spawned", "dask"]
+"""In this process, local worker processes started either way, a Dask cluster."""
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A Dask LocalCluster on 127.0.0.1 (one single-threaded worker process, no dashboard)."""
+    distributed = pytest.importorskip("distributed")  # installed by make ([cluster] extra)
+    with distributed.LocalCluster(host="127.0.0.1", processes=True, n_workers=1,
+                                  threads_per_worker=1, dashboard_address=None) as cluster:
+        yield cluster
+
+
+def executor_for(backend, request):
+    if backend == "in-process":
+        return InProcessExecutor()
+    if backend in ("forked", "spawned"):
+        return LocalProcessExecutor(1, start_method={"forked": "fork",
+                                                     "spawned": "spawn"}[backend])
+    return DaskExecutor(request.getfixturevalue("dask_cluster").scheduler_address)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_pruned_trial_stops_exactly_at_the_epoch_of_its_verdict(tmp_path, backend, request):
+    """Epochs of a few milliseconds: without waiting for the verdict, the trial would train
+    into its next epoch before the driver's word reached it."""
+    store = RunStore(tmp_path)
+    sweep = Sweep(BASE.replace(epochs=8), store=store, vary=[("learning_rate", RATES[:2])],
+                  prune="median", name="verdict", executor=executor_for(backend, request))
+    judged = []
+
+    def report(index, epoch, value):  # the pruner's verdict, made certain: trial 1 after 2
+        judged.append((index, epoch))
+        return index == 1 and epoch == 2
+
+    sweep.search.report = report
+    sweep.run()
+    assert (1, 2) in judged and (1, 3) not in judged
+    pruned = store.load("verdict-001")
+    assert pruned.status == "pruned" and pruned.epochs_completed == 2
+    assert [r["epoch"] for r in read_metrics(pruned.path / "metrics.csv")] == [1, 2]
+    final, last = (load_checkpoint(pruned.path / f) for f in ("final.npz", "last.npz"))
+    assert final.loop["step"] == last.loop["step"] == 2 * 15  # 1500 samples, batches of 100
+    assert_same_weights(final.params, last.params)  # not one batch after the verdict
+    assert store.load("verdict-000").epochs_completed == 8  # judged on, never pruned
+
+
+def test_a_trial_stopped_before_its_first_step_leaves_no_run_and_resumes_whole(tmp_path,
+                                                                             straight):
+    """Issue 11's slip: F7 as a trial starts recorded a run of 0 steps that looked like a
+    finished one. Such a trial leaves no run record; the sweep's record says it was
+    interrupted and a resumed sweep trains it from its first step."""
+    store = RunStore(tmp_path)
+
+    class StopAsTrialOneStarts(InProcessExecutor):
+        def submit(self, task):
+            def emit(msg):
+                if msg.key == "first-001" and msg.kind == "started":
+                    sweep.stop()
+                    self.cancel(msg.key)  # as the driver does, before the first step
+                self._out.put(msg)
+
+            threading.Thread(target=run_trial, daemon=True,
+                             args=(task, emit, lambda: task.key in self._cancelled)).start()
+
+    sweep = Sweep(BASE, store=store, vary=[("learning_rate", ["0.1", "0.05"])], name="first",
+                  executor=StopAsTrialOneStarts())
+    sweep.run()
+    assert [r.name for r in store.list()] == ["first-000"]
+    assert not store.path_of("first-001").exists()
+    entry = sweep_record(store, "first")["trials_run"][1]
+    assert (entry["status"], entry["score"]) == ("interrupted", None)
+
+    Sweep.resume(store, "first", executor=InProcessExecutor()).run()
+    assert [t["status"] for t in sweep_record(store, "first")["trials_run"]] == [
+        "completed"] * 2
+    info = store.load("first-001")
+    assert info.status == "completed" and info.continued_from is None
+    assert [r["epoch"] for r in read_metrics(info.path / "metrics.csv")] == [1, 2, 3]
+    assert_same_weights(weights(info.path / "final.npz"), straight)  # BASE's own rate
+
+
+def tiny_dataset(seed=0):
+    """A synthetic dataset, nothing like MNIST: 4x4 images of 3 classes."""
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = rng.integers(0, 3, n).astype(np.uint8)
+        x = (rng.integers(0, 60, (n, 16)) + 60 * y[:, None]).astype(np.uint8)
+        return x, y
+
+    (xt, yt), (xv, yv), (xs, ys) = split(300), split(60), split(90)
+    return Dataset("tiny", xt, yt, xv, yv, xs, ys, (4, 4), ("a", "b", "c"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sweep_given_a_dataset_trains_every_trial_on_it(tmp_path, backend, request):
+    store = RunStore(tmp_path)
+    runs = Sweep(BASE.replace(epochs=3, batch_size=10), store=store, name="data",
+                 vary=[("learning_rate", ["0.2", "0.5"])], dataset=tiny_dataset(),
+                 executor=executor_for(backend, request)).run()
+    assert [r.status for r in runs] == ["completed", "completed"]
+    for run in runs:
+        final = load_checkpoint(run.path / "final.npz")
+        assert final.sizes == (16, 16, 3)  # 4x4 inputs, 3 classes: not MNIST's 784 and 10
+        assert run.best_val_acc > 0.9  # the classes are easy to tell apart
+
+
+def test_a_damaged_copy_of_the_driver_s_dataset_is_refused_by_its_sha256():
+    dataset = tiny_dataset()
+    digest = dataset_digest(dataset)
+    assert check_dataset(dataset, digest) is dataset
+    assert dataset_digest(tiny_dataset()) == digest  # the same data, the same digest
+    damaged = tiny_dataset()
+    x = damaged.x_train.copy()
+    x[7, 3] ^= 1
+    damaged = dataclasses.replace(damaged, x_train=x)
+    with pytest.raises(NNFSError, match="does not match its SHA-256"):
+        check_dataset(damaged, digest)
+
+
+def test_local_workers_run_niced_below_the_driver(tmp_path):
+    store = RunStore(tmp_path)
+    seen = []
+
+    def on_update(update):
+        if update.status == "running" and not seen:
+            pid = int(sweep.entries[update.trial.index]["where"].rsplit(":", 1)[1])
+            seen.append((os.getpriority(os.PRIO_PROCESS, pid),
+                         os.getpriority(os.PRIO_PROCESS, 0)))
+
+    executor = make_executor(workers=2)  # what nnfs-train sweep --workers 2 uses
+    assert isinstance(executor, LocalProcessExecutor)
+    sweep = Sweep(BASE.replace(epochs=1), store=store, name="nice", executor=executor,
+                  vary=[("learning_rate", RATES[:2])], on_update=on_update)
+    sweep.run()
+    (worker, driver), = seen
+    assert worker > driver

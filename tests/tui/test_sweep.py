@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig, parse_field
 from engine.data import Dataset
 from engine.errors import ConfigError, NNFSError
@@ -495,3 +497,31 @@ async def test_a_sweep_on_a_dask_cluster_given_by_its_address(
     doc = sweep_record(RunStore(tmp_path), "dask")
     assert doc["where"].startswith(f"Dask cluster {cluster.scheduler_address}")
     assert [r.status for r in RunStore(tmp_path).list()] == ["completed", "completed"]
+
+
+def tiny_dataset() -> Dataset:
+    """A synthetic dataset, nothing like MNIST: 4x4 images of 3 classes."""
+    rng = np.random.default_rng(0)
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 3, n).astype(np.uint8)
+        return (rng.integers(0, 60, (n, 16)) + 60 * y[:, None]).astype(np.uint8), y
+
+    (xt, yt), (xv, yv), (xs, ys) = split(300), split(60), split(90)
+    return Dataset("tiny", xt, yt, xv, yv, xs, ys, (4, 4), ("a", "b", "c"))
+
+
+async def test_a_sweep_trains_on_the_dataset_the_app_was_given(tmp_path: Path) -> None:
+    """``create_app(dataset=...)``: the sweep's trials train on it (sent to each of the two
+    worker processes once), not on the bundled MNIST."""
+    base = SMALL.replace(hidden_sizes=(8,), optimizer="sgd", batch_size=10, epochs=3)
+    app = create_app(base, dataset=tiny_dataset(), timing=False, runs_dir=tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.controller.sweeps.start(check_sweep(base, ["learning_rate: 0.2 0.5"],
+                                                workers="2"), "tiny")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert statuses(app) == ["completed", "completed"]
+    for run in RunStore(tmp_path).list():
+        assert load_checkpoint(run.path / "final.npz").sizes == (16, 8, 3)  # not 784 .. 10
+        assert run.best_val_acc is not None and run.best_val_acc > 0.7  # chance: 1/3
