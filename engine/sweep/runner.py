@@ -156,7 +156,9 @@ class Sweep:
                     samples=doc["samples"], trials=doc["trials"], seed=doc["seed"],
                     search=doc["search"], budget=doc["budget"], prune=doc["prune"],
                     name=name, **kwargs)
-        for entry in doc.get("trials_run", []):
+        asked = doc.get("trials_run", [])
+        sweep.search.skip(len(asked))  # the new trials are those drawn after them
+        for entry in asked:
             index = int(entry["index"])
             varied = {k: parse_field(k, v) for k, v in entry["varied"].items()}
             sweep.entries[index] = entry

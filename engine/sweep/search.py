@@ -7,6 +7,13 @@ pruners through its ask-and-tell interface, on an in-memory study.
     tpe     ``budget`` trials proposed by Optuna's TPESampler(seed) from the trials told so
             far (the first few are random)
 
+A resumed random or tpe sweep proposes the trials it would have proposed had it never
+stopped: :meth:`Search.skip` moves the sampler's random stream past every trial asked
+before (finished or not), so the next new trial gets the draw the uninterrupted sweep gave
+it. For random search, the whole sweep is the same set of trials for the seed however often
+it is stopped; tpe's model-guided proposals depend on which trials had finished when, so a
+resumed tpe sweep only never proposes a trial it asked before again by its random draws.
+
 A grid field (``--vary``) is a categorical choice for random and tpe; a sampled field
 (``--sample FIELD=log:LOW:HIGH``) a float or int range, log-scaled for ``log``.
 
@@ -80,6 +87,7 @@ class Search:
         self._choices = {name: {format_field(name, v): v for v in values}
                          for name, values in self.grid.items()}
         self.distributions = self._distributions(optuna)
+        self.sampler = sampler
         self.study = optuna.create_study(direction="maximize", sampler=sampler,
                                          pruner=make_pruner(prune))
         self._open: dict[int, Any] = {}
@@ -126,6 +134,17 @@ class Search:
         varied = self._varied(ot.params)
         return Trial(index, self.base.replace(**varied), varied)
 
+    def skip(self, asked: int) -> None:
+        """Move the sampler's random stream past ``asked`` trials, as if it had drawn them:
+        a resumed sweep's earlier trials, so that its new ones are not their repeats but
+        the ones the sweep would have drawn next (random search: exactly those). Call it
+        before any trial is asked; grid search draws nothing here and ignores it."""
+        if self.search == "grid" or asked <= 0:
+            return
+        scratch = _optuna().create_study(direction="maximize", sampler=self.sampler)
+        for _ in range(asked):
+            scratch.ask(self.distributions)  # never told: tpe keeps to its random draws
+
     def again(self, index: int, varied: dict[str, Any]) -> Trial:
         """Trial ``index`` with the values it had, to be trained (on) again: a resumed
         sweep's interrupted trial."""
@@ -140,7 +159,8 @@ class Search:
     def told_before(self, index: int, varied: dict[str, Any], status: str,
                     score: float | None, curve: dict[int, float]) -> None:
         """A trial a resumed sweep finished earlier: the sampler and pruner learn from it
-        and it is not proposed again."""
+        and its index is not asked again (that its values are not drawn again is
+        :meth:`skip`'s work)."""
         optuna = _optuna()
         self._taken.add(index)
         state = {"completed": optuna.trial.TrialState.COMPLETE,

@@ -349,3 +349,37 @@ def test_local_workers_run_niced_below_the_driver(tmp_path):
     sweep.run()
     (worker, driver), = seen
     assert worker > driver
+
+
+def _stopped_then_resumed(store, name, search, at):
+    """A ``search`` sweep stopped as its trial ``at`` starts, then resumed to its end."""
+    def stop_at(update):
+        if update.status == "running" and update.trial.index == at:
+            sweep.stop()
+
+    sweep = Sweep(BASE.replace(epochs=1), store=store, vary=[("hidden_sizes", ["8", "16"])],
+                  samples=["learning_rate=log:1e-4:1e-1"], search=search, budget=6, seed=0,
+                  name=name, executor=InProcessExecutor(), on_update=stop_at)
+    sweep.run()
+    assert sweep_record(store, name)["status"] == "stopped"
+    Sweep.resume(store, name, executor=InProcessExecutor()).run()
+    return [tuple(sorted(t["varied"].items()))
+            for t in sweep_record(store, name)["trials_run"]]
+
+
+def test_a_resumed_random_sweep_trains_the_trials_of_the_uninterrupted_one(tmp_path):
+    store = RunStore(tmp_path)
+    Sweep(BASE.replace(epochs=1), store=store, vary=[("hidden_sizes", ["8", "16"])],
+          samples=["learning_rate=log:1e-4:1e-1"], search="random", budget=6, seed=0,
+          name="whole", executor=InProcessExecutor()).run()
+    whole = [tuple(sorted(t["varied"].items()))
+             for t in sweep_record(store, "whole")["trials_run"]]
+    resumed = _stopped_then_resumed(store, "parts", "random", at=2)
+    assert len(set(resumed)) == len(resumed) == 6  # no trial drawn twice
+    assert resumed == whole  # the same trials, in the same order
+
+
+def test_a_resumed_tpe_sweep_proposes_no_finished_trial_again(tmp_path):
+    store = RunStore(tmp_path)
+    resumed = _stopped_then_resumed(store, "tpe", "tpe", at=2)
+    assert len(set(resumed)) == len(resumed) == 6
