@@ -34,6 +34,7 @@ from engine.sweep import (
     Sweep,
     SweepError,
     TrialUpdate,
+    count_trials,
     resolve_workers,
 )
 from engine.sweep.executors import WORKER_NICE, resolve_workers_any
@@ -306,19 +307,21 @@ class SweepRunner:
             return
         self.sweep = None
         app.run_state = END_STATES.get(message.status, "failed")
-        done = len([e for e in sweep.entries.values()
-                    if e["status"] not in ("queued", "running", "interrupted")])
+        counted = count_trials((str(e["status"]) for e in sweep.entries.values()),
+                               sweep.search.total)
         if message.status == "completed":
-            text, level = f"Sweep {sweep.name} done: {done} trials.", "success"
+            text, level = f"Sweep {sweep.name} done: {counted}.", "success"
         else:
             why = f" ({message.reason})" if message.reason else ""
-            text = f"Sweep {sweep.name} {message.status}{why}: {done} trials finished"
+            text = f"Sweep {sweep.name} {message.status}{why}: {counted}"
             text += (f"; continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume "
-                     f"{sweep.name}" if sweep.path.exists() else ".")
+                     f"{sweep.name}." if sweep.path.exists() else ".")
             level = "warning" if message.status == "stopped" else "error"
         if ranked:
             run, varied, best = ranked[0]
-            text += f" Best: {run} [{varied}] {format_percent(best)}. F2 ranks them all."
+            so_far = "" if message.status == "completed" else " so far"
+            text += (f" Best{so_far}: {run} [{varied}] {format_percent(best)}. "
+                     "F2 ranks them all.")
         app.log_line(text, level)
         app.notify(text, title="Sweep", severity="information" if level == "success"
                    else "warning" if level == "warning" else "error", timeout=8)

@@ -402,7 +402,8 @@ class Sweep:
         if status != "interrupted":
             self.search.tell(trial.index, status, best)
         entry = self.entries[trial.index]
-        entry.update(status=status, reason=reason, score=best)
+        entry.update(status=status, reason=reason, score=best,
+                     epochs=info.epochs_completed if info is not None else 0)
         self.save()
         self._tell(TrialUpdate(trial, status, run.run, info=info, reason=reason))
         return info
@@ -413,6 +414,23 @@ def _last_checkpoint(path: Path) -> Checkpoint | None:
         return load_checkpoint(path / "last.npz")
     except (OSError, CheckpointError, NNFSError):
         return None
+
+
+def count_trials(statuses: Iterable[str], total: int) -> str:
+    """How far a sweep is, in words: ``1 of 3 trials finished (1 completed), 1
+    interrupted`` (finished: :data:`FINISHED`; interrupted ones are not), or ``3 trials (2
+    completed, 1 pruned)`` once all ``total`` have finished."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    done = sum(n for s, n in counts.items() if s in FINISHED)
+    parts = ", ".join(f"{counts[s]} {s}" for s in FINISHED if counts.get(s))
+    words = f"{done} trial{'s' * (done != 1)}" if done == total else (
+        f"{done} of {total} trial{'s' * (total != 1)} finished")
+    words += f" ({parts})" if parts else ""
+    if counts.get("interrupted"):
+        words += f", {counts['interrupted']} interrupted"
+    return words
 
 
 def sweep_record(store: RunStore, name: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine.config import format_field
+from engine.sweep import FINISHED
 from nnfs_tui import messages as msg
 from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot, legend
@@ -69,7 +70,7 @@ class SweepScreen(Screen[None]):
     """running, stopping, or how the sweep ended (completed, stopped, interrupted,
     failed)."""
     finished: reactive[int] = reactive(0)
-    """Trials that have ended (any status)."""
+    """Trials that have finished (completed, pruned, diverged, failed; not interrupted)."""
 
     def __init__(self, name: str, settings: SweepSettings, *, timing: bool = True) -> None:
         super().__init__()
@@ -136,11 +137,13 @@ class SweepScreen(Screen[None]):
                                                   else ())))
                 self._add(row)
             row.run, row.status = str(entry["run"]), str(entry["status"])
+            epochs = entry.get("epochs")
+            row.epoch = epochs if isinstance(epochs, int) else row.epoch
+            row.epochs = row.epochs or self._epochs_of(row.varied)
             score = entry.get("score")
             row.score = float(score) if isinstance(score, int | float) else None
             self._update(row)
-        self.finished = sum(r.status not in ("queued", "running", "retrying")
-                            for r in self.rows.values())
+        self._count()
         self._show_leaders()
 
     # -- the sweep's messages ---------------------------------------------------------------
@@ -150,8 +153,9 @@ class SweepScreen(Screen[None]):
             return
         row = self.rows.get(message.index)
         if row is None:
-            row = self.rows[message.index] = TrialRow(message.index, message.run,
-                                                      message.varied)
+            row = self.rows[message.index] = TrialRow(
+                message.index, message.run, message.varied,
+                epochs=self._epochs_of(message.varied))
             self._add(row)
         row.run, row.status = message.run, "retrying" if message.retry else "queued"
         self._update(row)
@@ -179,8 +183,7 @@ class SweepScreen(Screen[None]):
             row.status, row.score = message.status, message.score
             row.epoch = message.epochs or row.epoch
             self._update(row)
-            self.finished = sum(r.status not in ("queued", "running", "retrying")
-                                for r in self.rows.values())
+            self._count()
             self._show_curves()
             self._show_leaders()
 
@@ -195,6 +198,15 @@ class SweepScreen(Screen[None]):
         if sweeps is not None:
             sweeps.sweeps.ended(message, self.ranked())
 
+    def _count(self) -> None:
+        self.finished = sum(r.status in FINISHED for r in self.rows.values())
+
+    def _epochs_of(self, varied: tuple[tuple[str, str], ...]) -> int:
+        """The epochs a trial with ``varied`` values trains at most."""
+        text = dict(varied).get("epochs")
+        return int(text) if text is not None and text.isdigit() else (
+            self.settings.base.epochs)
+
     def _row(self, message: msg.TrialStarted | msg.TrialEpoch | msg.TrialEnded
              ) -> TrialRow | None:
         if message.sweep != self.sweep_name:
@@ -204,7 +216,8 @@ class SweepScreen(Screen[None]):
     # -- drawing -----------------------------------------------------------------------------
     def _cells(self, row: TrialRow) -> list[Text | str]:
         varied = dict(row.varied)
-        epoch = f"{row.epoch}/{row.epochs}" if row.epochs else str(row.epoch or "-")
+        epoch = ("-" if row.status == "queued" and not row.epoch else
+                 f"{row.epoch}/{row.epochs}" if row.epochs else str(row.epoch or "-"))
         return [str(row.index + 1), Text(row.status, style=STATUS_STYLES.get(row.status, "")),
                 *(varied.get(name, "-") for name in self.settings.fields), epoch,
                 format_percent(row.score)]

@@ -525,3 +525,54 @@ async def test_a_sweep_trains_on_the_dataset_the_app_was_given(tmp_path: Path) -
     for run in RunStore(tmp_path).list():
         assert load_checkpoint(run.path / "final.npz").sizes == (16, 8, 3)  # not 784 .. 10
         assert run.best_val_acc is not None and run.best_val_acc > 0.7  # chance: 1/3
+
+
+def cells(app: NNFSApp, column: int) -> list[str]:
+    """One column of the sweep view's table, top to bottom."""
+    table = app.controller.sweeps.view.table
+    return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
+
+
+async def test_a_stopped_sweep_counts_its_trials_truly_and_resumes_showing_their_epochs(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        sweeps = app.controller.sweeps
+        sweeps.start(check_sweep(app.initial_config, ["epochs: 2 500 2"], workers="1"),
+                     "counts")
+        view = sweeps.view
+        await wait_for(pilot, lambda: view.rows[1].epoch >= 1, "the second trial's epoch")
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to stop")
+        await pilot.pause(0.1)
+        assert statuses(app) == ["completed", "interrupted", "queued"]
+        assert cells(app, 3) == ["2/2", f"{view.rows[1].epoch}/500", "-"]
+        header = str(view.query_one("#sweep-header").render())
+        assert "1/3 done (1 completed, 1 interrupted, 1 queued)" in header
+        log = app.train_screen.log_view.text
+        assert (f"Sweep counts stopped: 1 of 3 trials finished (1 completed), 1 interrupted; "
+                "continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume counts. "
+                "Best so far: counts-") in log
+        interrupted_at = view.rows[1].epoch
+        sweeps.resume()
+        await wait_for(pilot, lambda: sweeps.view is not view, "the resumed view")
+        await pilot.pause(0.1)
+        assert cells(app, 3)[0] == "2/2"  # the finished trial keeps its epochs
+        assert cells(app, 3)[1] in (f"{interrupted_at}/500", f"{interrupted_at + 1}/500")
+        sweeps.stop()
+        await wait_for(pilot, lambda: sweep_ended(app), "the resumed sweep to stop")
+        await pilot.pause(0.1)
+        assert "Sweep counts stopped: 1 of 3 trials finished (1 completed), 1 interrupted" in (
+            app.train_screen.log_view.text)
+
+
+async def test_a_finished_sweep_of_one_trial_says_trial_not_trials(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.controller.sweeps.start(check_sweep(app.initial_config, ["epochs: 1"],
+                                                workers="1"), "one")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.pause(0.1)
+        assert "Sweep one done: 1 trial (1 completed). Best: one-000" in (
+            app.train_screen.log_view.text)
