@@ -605,16 +605,23 @@ def runs_main(argv: list[str]) -> int:
 def sweep_main(argv: list[str]) -> int:
     """``nnfs-train sweep``: plan (or resume) a sweep, drive it to the end, rank its trials.
     A progress line on stderr; with --json one object per finished trial on stdout."""
-    from engine.sweep import FINISHED, Sweep, SweepError, TrialUpdate, leaderboard
+    from engine.sweep import (
+        FINISHED,
+        Sweep,
+        SweepError,
+        TrialUpdate,
+        count_trials,
+        leaderboard,
+    )
 
     args = build_sweep_parser().parse_args(argv)
     if args.save or args.no_record:
         raise UsageError("sweep trials are recorded runs; --save and --no-record do not apply")
     store = RunStore(args.runs_dir)
-    counts: dict[str, int] = {}
     states: dict[str, str] = {}
     tty = sys.stderr.isatty()
     total = [0]
+    logged = [""]
 
     def on_update(update: TrialUpdate) -> None:
         states[update.run] = update.status
@@ -634,16 +641,20 @@ def sweep_main(argv: list[str]) -> int:
                                   "test_acc": finite_or_none(info.test_acc),
                                   "epochs": info.epochs_completed, "reason": update.reason}),
                       flush=True)
-        counts.clear()
-        for status in states.values():
-            counts[status] = counts.get(status, 0) + 1
-        done = sum(n for s, n in counts.items() if s in FINISHED)
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        line = f"sweep {sweep.name}: {done}/{total[0]} trials done ({parts})"
-        if tty:  # one line, redrawn in place
-            _say(f"\r{line}\x1b[K", end="")
-        elif update.status != "running":  # a log: a line per change of a trial's status
-            _say(line)
+        progress(update)
+
+    def progress(update: TrialUpdate) -> None:
+        """On a terminal, one line redrawn in place at every change; in a log, a line
+        each time a trial finishes (or is interrupted), never the same counts twice."""
+        words = count_trials(states.values(), total[0])
+        if tty:
+            waiting = [f"{n} {s}" for s in ("running", "retrying", "queued")
+                       if (n := sum(v == s for v in states.values()))]
+            _say(f"\rsweep {sweep.name}: {words}"
+                 f"{'; ' + ', '.join(waiting) if waiting else ''}\x1b[K", end="")
+        elif update.status in (*FINISHED, "interrupted") and words != logged[0]:
+            logged[0] = words
+            _say(f"sweep {sweep.name}: {words}")
 
     kwargs: dict[str, Any] = {"workers": args.workers, "cluster": args.cluster,
                               "on_update": on_update}
@@ -660,6 +671,7 @@ def sweep_main(argv: list[str]) -> int:
                       seed=_int_arg("sweep seed", args.sweep_seed), search=args.search,
                       budget=budget, prune=args.prune, name=args.name, **kwargs)
     total[0] = sweep.search.total
+    states.update({str(e["run"]): str(e["status"]) for e in sweep.entries.values()})
     _say(f"sweep {sweep.name}: {plural(total[0], 'trial')} ({sweep.settings['search']} "
          f"search, pruning {sweep.settings['prune']}), recorded in {store.root}")
 

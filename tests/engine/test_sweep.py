@@ -206,7 +206,20 @@ def test_cli_sweep_prints_one_json_object_per_finished_trial(tmp_path, capsys):
     assert [(o["run"], o["status"], o["varied"]) for o in objs] == [
         ("cli-000", "completed", {"learning_rate": "0.05"}),
         ("cli-001", "completed", {"learning_rate": "0.1"})]
-    assert "sweep cli: 2/2 trials done (2 completed)" in err
+    assert "sweep cli: 2 trials (2 completed)" in err
+
+
+def test_cli_sweep_logs_a_progress_line_only_when_a_trial_finishes(tmp_path, capsys):
+    """stderr is not a terminal here: a log, one line per finished trial, none repeated."""
+    code = main(["sweep", "--hidden", "16", "--epochs", "1", "--subset", "1500",
+                 "--batch_size", "100", "--vary", "learning_rate", "0.05", "0.1", "0.2",
+                 "--workers", "1", "--runs-dir", str(tmp_path), "--name", "log"])
+    assert code == 0
+    progress = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("sweep log: ") and "recorded in" not in line]
+    assert progress == ["sweep log: 1 of 3 trials finished (1 completed)",
+                        "sweep log: 2 of 3 trials finished (2 completed)",
+                        "sweep log: 3 trials (3 completed)"]
 
 
 # -- the driver's verdicts, stopping, data and niceness on every backend --------------------
