@@ -39,7 +39,7 @@ from engine.sweep import (
 )
 from engine.sweep.executors import WORKER_NICE, resolve_workers_any
 from nnfs_tui import messages as msg
-from nnfs_tui.dialogs.sweep import SweepDialog, SweepSettings
+from nnfs_tui.dialogs.sweep import SweepDialog, SweepSettings, next_prefill
 from nnfs_tui.screens.sweep import SweepScreen
 from nnfs_tui.widgets.progress import format_percent
 
@@ -125,6 +125,8 @@ class SweepRunner:
         self.done: threading.Event = threading.Event()
         """Set when the sweep's thread has returned (every record written)."""
         self.done.set()
+        self.last: SweepSettings | None = None
+        """The last sweep started in this session: the next F12 starts from its fields."""
         self.executor_for: Callable[[SweepSettings], Executor] = make_sweep_executor
         """Builds the executor of a sweep (tests and the snapshots may pick another)."""
 
@@ -165,7 +167,9 @@ class SweepRunner:
             app.log_line(f"Cannot plan a sweep: {exc}", "error")
             app.bell()
             return
-        app.push_screen(SweepDialog(base), lambda settings: settings and self.start(settings))
+        last = next_prefill(self.last) if self.last is not None else None
+        app.push_screen(SweepDialog(base, last=last),
+                        lambda settings: settings and self.start(settings))
 
     def toggle_view(self) -> None:
         """Show the sweep view (of the sweep under way, else the last one), or close it."""
@@ -198,6 +202,7 @@ class SweepRunner:
             app.log_line(f"Cannot start the sweep: {exc}", "error")
             app.bell()
             return
+        self.last = settings
         self._launch(sweep, settings)
 
     def resume(self) -> None:

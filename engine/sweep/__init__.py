@@ -39,15 +39,22 @@ from engine.sweep.plan import (
     parse_vary,
     plan,
 )
-from engine.sweep.runner import FINISHED, Sweep, TrialUpdate, count_trials, sweep_record
+from engine.sweep.runner import (
+    FINISHED,
+    Sweep,
+    TrialUpdate,
+    check_address,
+    count_trials,
+    sweep_record,
+)
 from engine.sweep.search import PRUNERS, SEARCHES, Search
 from engine.sweep.trial import TrialMessage, TrialTask, run_trial
 
 __all__ = [
-    "DASK_ENV", "DISTRIBUTIONS", "FINISHED", "count_trials", "INSTALL_CLUSTER", "MAX_TRIALS", "PRUNERS",
+    "DASK_ENV", "DISTRIBUTIONS", "FINISHED", "INSTALL_CLUSTER", "MAX_TRIALS", "PRUNERS",
     "SEARCHES", "DaskExecutor", "Executor", "InProcessExecutor", "LocalProcessExecutor",
     "Search", "Sweep", "SweepError", "Trial", "TrialMessage", "TrialTask", "TrialUpdate",
-    "expand", "leaderboard", "make_executor", "parse_grid", "parse_sample", "parse_vary",
+    "check_address", "count_trials", "expand", "leaderboard", "make_executor", "parse_grid", "parse_sample", "parse_vary",
     "plan", "resolve_workers", "run_sweep", "run_trial", "sweep_record",
 ]
 

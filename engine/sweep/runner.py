@@ -19,6 +19,7 @@ its first step.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,20 @@ STOP_WAIT = 2.5
 """After :meth:`Sweep.stop`, how long the driver waits for the running trials to report
 their end (they stop at their next batch) before it records them interrupted and closes the
 workers (at most a second more): a stopped sweep ends within 5 s."""
+
+
+_ADDRESS = re.compile(r"(?:(?:tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*"
+                      r"[A-Za-z0-9])?):([0-9]{1,5})")
+
+
+def check_address(address: str) -> str:
+    """``address`` when it names a Dask scheduler as ``tcp://HOST:PORT``,
+    ``tls://HOST:PORT`` or ``HOST:PORT`` (a port from 1 to 65535); else ConfigError."""
+    match = _ADDRESS.fullmatch(address)
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ConfigError("cluster", address,
+                          "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT")
+    return address
 
 
 @dataclass
@@ -110,7 +125,7 @@ class Sweep:
             "trials": trials, "seed": seed, "search": search, "budget": budget,
             "prune": prune}
         self.workers = workers
-        self.cluster = cluster
+        self.cluster = check_address(cluster) if cluster else cluster
         self.on_update = on_update
         self.executor = executor
         self.dataset = dataset

@@ -25,7 +25,16 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.config import TrainConfig, format_field
 from engine.errors import ConfigError, NNFSError
-from engine.sweep import DASK_ENV, Search, Trial, parse_grid, parse_sample, parse_vary, plan
+from engine.sweep import (
+    DASK_ENV,
+    Search,
+    Trial,
+    check_address,
+    parse_grid,
+    parse_sample,
+    parse_vary,
+    plan,
+)
 from engine.sweep.around import SweepPrefill
 from engine.sweep.executors import resolve_workers, resolve_workers_any
 from nnfs_tui.dialogs.form import FormDialog
@@ -35,6 +44,8 @@ from nnfs_tui.widgets.text_field import TextField
 #: when it is filled in, adds one).
 VARY_ROWS = 3
 MAX_VARY_ROWS = 8
+#: What the first empty grid line shows.
+VARY_EXAMPLE = "e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64"
 
 
 def plan_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: str = "1",
@@ -100,12 +111,26 @@ def check_sweep(base: TrainConfig, vary: list[str], samples: str = "", trials: s
                      search=search, budget=n_budget if search != "grid" else None,
                      trials=int(trials), seed=int(seed), prune=prune)
     workers, cluster = workers.strip() or "auto", cluster.strip()
+    if cluster:
+        check_address(cluster)
     if workers != "auto":
         (resolve_workers_any if cluster else resolve_workers)(workers)
     return SweepSettings(base, tuple((n, tuple(v)) for n, v in items), tuple(drawn),
                          int(trials), int(seed), search, n_budget if search != "grid" else None,
                          prune, workers, cluster, checked.total,
                          tuple(planned) if search == "grid" else ())
+
+
+def next_prefill(settings: SweepSettings) -> SweepPrefill:
+    """The dialog's text for the sweep after ``settings`` in the same session: its fields,
+    with the next seed for a random or tpe search (the same seed would draw the same
+    trials again; a grid keeps its seed, so its plan stays as it was)."""
+    seed = settings.seed + 1 if settings.search in ("random", "tpe") else settings.seed
+    return SweepPrefill(settings.base,
+                        tuple(f"{name}: {' '.join(values)}" for name, values in settings.vary),
+                        " ".join(settings.samples), str(settings.trials), str(seed),
+                        settings.search, "" if settings.budget is None else str(settings.budget),
+                        settings.prune)
 
 
 #: The dialog's single-line fields after the grid lines, in the order Enter walks them.
@@ -134,11 +159,15 @@ class SweepDialog(FormDialog[SweepSettings | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, base: TrainConfig, prefill: SweepPrefill | None = None,
-                 around: str = "") -> None:
+                 around: str = "", last: SweepPrefill | None = None) -> None:
         """``prefill``: the text to start from (a sweep around a run), ready to start: the
-        Start button has focus. Without it, the form's learning rate and sizes. ``around``:
-        the run it is around, for the title."""
+        Start button has focus. ``last``: else the text of this session's last sweep (see
+        :func:`next_prefill`), the first grid line focused. Without either, the form's
+        learning rate and sizes. ``around``: the run it is around, for the title and the
+        summary."""
         super().__init__()
+        self.last: SweepPrefill | None = last
+        """The last sweep's text, when the dialog opened with it."""
         self.base: TrainConfig = base
         """The form's config: every field the sweep does not vary keeps its value."""
         self.prefill: SweepPrefill | None = prefill
@@ -164,9 +193,10 @@ class SweepDialog(FormDialog[SweepSettings | None]):
 
     def compose(self) -> ComposeResult:
         base = self.base
-        if self.prefill is not None:
-            lines = list(self.prefill.vary[:MAX_VARY_ROWS])
-            texts = self.prefill.texts()
+        start = self.prefill or self.last
+        if start is not None:
+            lines = list(start.vary[:MAX_VARY_ROWS])
+            texts = start.texts()
         else:
             lines = [f"learning_rate: {format_field('learning_rate', base.learning_rate)}",
                      f"hidden_sizes: {format_field('hidden_sizes', base.hidden_sizes)}"]
@@ -203,12 +233,14 @@ class SweepDialog(FormDialog[SweepSettings | None]):
                 yield Label("Search ", markup=False)
                 yield TextField(texts["search"], id="search", compact=True, select_on_focus=False,
                             placeholder="grid|random|tpe")
-                yield Label("  Budget ", markup=False)
+                yield Label(" grid, random or tpe    Budget ", markup=False)
                 yield TextField(texts["budget"], id="budget", compact=True, select_on_focus=False,
                             placeholder="trials")
-                yield Label("  Pruning ", markup=False)
+            with Horizontal(classes="sweep-row"):
+                yield Label("Pruning ", markup=False)
                 yield TextField(texts["prune"], id="prune", compact=True, select_on_focus=False,
                             placeholder="none|asha|median")
+                yield Label(" none, asha or median", markup=False)
             yield Static("", id="sweep-error", classes="error", markup=False)
             yield Static("", id="sweep-summary", markup=False)
             with Horizontal(classes="buttons"):
@@ -218,8 +250,13 @@ class SweepDialog(FormDialog[SweepSettings | None]):
     @staticmethod
     def _vary_line(index: int, text: str = "") -> Input:
         return TextField(text, id=f"vary-{index}", compact=True, select_on_focus=False,
-                     classes="vary",
-                     placeholder="e.g. batch_size: 64 256   or   hidden_sizes: 64 128,64")
+                     classes="vary")
+
+    def _show_example(self) -> None:
+        """The example goes in the first empty grid line only."""
+        empty = [line for line in self.vary_lines if not line.value]
+        for line in self.vary_lines:
+            line.placeholder = VARY_EXAMPLE if empty and line is empty[0] else ""
 
     @property
     def vary_lines(self) -> list[Input]:
@@ -247,6 +284,7 @@ class SweepDialog(FormDialog[SweepSettings | None]):
 
     def check(self) -> SweepSettings | None:
         """Check the sweep with the engine; show the trial count or the engine's message."""
+        self._show_example()
         value = {i.id: i.value for i in self.query(Input)}
         try:
             settings = check_sweep(self.base, [line.value for line in self.vary_lines],
@@ -273,18 +311,21 @@ class SweepDialog(FormDialog[SweepSettings | None]):
                  f"{settings.workers} at once" if settings.workers != "auto" else
                  "one per core")
         prune = "" if settings.prune == "none" else f", pruned by {settings.prune}"
+        others = f"other fields as in run {self.around}" if self.around else (
+            "other fields as in the form")
         if settings.search != "grid":
-            return (f"{n} trial{'s' * (n != 1)} chosen by {settings.search} search over "
-                    f"{', '.join(settings.fields)}, {where}{prune}. Each trial is a recorded "
-                    "run (F2 ranks them).")
+            return (f"{n} trial{'s' * (n != 1)} chosen by {settings.search} search (seed "
+                    f"{settings.seed}) over {', '.join(settings.fields)}, {where}{prune}; "
+                    f"{others}. Each trial is a recorded run (F2 ranks them).")
         trials = settings.planned
         epochs = sorted({t.config.epochs for t in trials})
         total = sum(t.config.epochs for t in trials)
         each = (f"{epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1
                 else f"{epochs[0]} to {epochs[-1]} epochs ({total} epochs in all)")
+        seed = f", samples drawn with seed {settings.seed}" if settings.samples else ""
         shown = " ".join(f"[{t.describe()}]" for t in trials[:2]) + (" ..." if n > 2 else "")
-        return (f"{n} trial{'s' * (n != 1)} of {each}, {where}{prune}: {shown}; other "
-                "fields as in the form. Each trial is a recorded run (F2 ranks them).")
+        return (f"{n} trial{'s' * (n != 1)} of {each}, {where}{prune}{seed}: {shown}; "
+                f"{others}. Each trial is a recorded run (F2 ranks them).")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves on instead of starting: a grid line goes to the next line (the last
@@ -301,6 +342,7 @@ class SweepDialog(FormDialog[SweepSettings | None]):
             elif field.value.strip() and len(lines) < MAX_VARY_ROWS:
                 line = self._vary_line(int(field.id.split("-")[1]) + 1)
                 self.query_one(".dialog").mount(line, after=field)
+                line.placeholder = VARY_EXAMPLE  # the only empty line: the others are filled
                 line.focus()
             else:
                 self.query_one("#sample", Input).focus()

@@ -576,3 +576,85 @@ async def test_a_finished_sweep_of_one_trial_says_trial_not_trials(
         await pilot.pause(0.1)
         assert "Sweep one done: 1 trial (1 completed). Best: one-000" in (
             app.train_screen.log_view.text)
+
+
+async def test_f12_after_a_sweep_starts_from_its_fields_with_the_next_seed(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """The dialog remembers the session's last sweep; a random search proposes the next
+    seed, so the new sweep draws new values; the summary says which seed."""
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot)
+        await type_into(pilot, dialog, "vary-0", "hidden_sizes: 8 16")
+        await type_into(pilot, dialog, "vary-1", "")
+        await type_into(pilot, dialog, "sample", "learning_rate=log:1e-3:1e-1")
+        await type_into(pilot, dialog, "workers", "1")
+        await type_into(pilot, dialog, "search", "random")
+        await type_into(pilot, dialog, "budget", "2")
+        await type_into(pilot, dialog, "prune", "median")
+        assert "random search (seed 0)" in dialog.summary
+        await pilot.click("#ok")
+        await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.train_screen, "the train screen")
+        dialog = await open_dialog(pilot)
+        value = {field.id: field.value for field in dialog.query(Input)}
+        assert [line.value for line in dialog.vary_lines] == ["hidden_sizes: 8 16", "", ""]
+        assert (value["sample"], value["search"], value["budget"], value["prune"],
+                value["seed"], value["workers"]) == (
+            "learning_rate=log:1e-3:1e-1", "random", "2", "median", "1", "1")
+        assert "random search (seed 1)" in dialog.summary
+        assert app.focused is dialog.query_one("#vary-0", Input)  # Enter does not start it
+        await type_into(pilot, dialog, "search", "grid")  # grid: the seed is kept as it is
+        await pilot.press("escape")
+
+
+async def test_the_dialog_lists_the_choices_and_refuses_a_bad_cluster_address(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot)
+        labels = " ".join(str(label.render()) for label in dialog.query("Label"))
+        assert "grid, random or tpe" in labels and "none, asha or median" in labels
+        for bad in ("x", "tcp://", "tcp://host", "host:port", "http://h:8786", "h:99999"):
+            await type_into(pilot, dialog, "cluster", bad)
+            assert dialog.error == (f"cluster: {bad} is not valid; expected tcp://HOST:PORT, "
+                                    "tls://HOST:PORT or HOST:PORT"), bad
+            assert dialog.settings is None
+        for good in ("tcp://127.0.0.1:8786", "tls://sched.example.org:8786", "10.0.0.2:8786"):
+            await type_into(pilot, dialog, "cluster", good)
+            assert dialog.error == "" and f"on the Dask cluster at {good}" in dialog.summary
+        await pilot.press("escape")
+    with pytest.raises(ConfigError, match="cluster: x is not valid"):
+        from engine.sweep import Sweep
+        Sweep(SMALL, store=RunStore(tmp_path), vary=[("epochs", ["1"])], cluster="x")
+
+
+async def test_only_the_first_empty_grid_line_shows_the_example(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot)
+        await type_into(pilot, dialog, "vary-0", "")
+        await type_into(pilot, dialog, "vary-1", "")
+        hints = [bool(line.placeholder) for line in dialog.vary_lines]
+        assert hints == [True, False, False]
+        await type_into(pilot, dialog, "vary-0", "epochs: 1 2")
+        assert [bool(line.placeholder) for line in dialog.vary_lines] == [False, True, False]
+        await pilot.press("escape")
+
+
+async def test_a_sweep_around_a_run_says_its_other_fields_are_the_run_s(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    from engine.sweep.around import sweep_around
+    run = SMALL.replace(epochs=100)
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.train_screen.query("DigitViewer"), "the screen")
+        dialog = SweepDialog(run, sweep_around(run), around="20261202-033031-64-adam")
+        await app.push_screen(dialog)
+        await wait_for(pilot, lambda: app.screen is dialog, "the dialog")
+        assert "of 100 epochs" in dialog.summary
+        assert "other fields as in run 20261202-033031-64-adam" in dialog.summary
+        assert "the form" not in dialog.summary
+        await pilot.press("escape")
