@@ -54,8 +54,9 @@ __all__ = [
     "DASK_ENV", "DISTRIBUTIONS", "FINISHED", "INSTALL_CLUSTER", "MAX_TRIALS", "PRUNERS",
     "SEARCHES", "DaskExecutor", "Executor", "InProcessExecutor", "LocalProcessExecutor",
     "Search", "Sweep", "SweepError", "Trial", "TrialMessage", "TrialTask", "TrialUpdate",
-    "check_address", "count_trials", "expand", "leaderboard", "make_executor", "parse_grid", "parse_sample", "parse_vary",
-    "plan", "resolve_workers", "run_sweep", "run_trial", "sweep_record",
+    "check_address", "count_trials", "expand", "leaderboard", "make_executor", "parse_grid",
+    "parse_sample", "parse_vary", "plan", "resolve_workers", "run_sweep", "run_trial",
+    "sweep_record",
 ]
 
 

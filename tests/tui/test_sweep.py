@@ -22,6 +22,7 @@ from engine.sweep import (
     DASK_ENV,
     MAX_TRIALS,
     Search,
+    Sweep,
     SweepError,
     Trial,
     TrialUpdate,
@@ -29,6 +30,7 @@ from engine.sweep import (
     resolve_workers,
     sweep_record,
 )
+from engine.sweep.around import sweep_around
 from nnfs_tui import messages as msg
 from nnfs_tui.app import NNFSApp, create_app
 from nnfs_tui.dialogs.sweep import SweepDialog, check_sweep, plan_sweep
@@ -180,7 +182,7 @@ async def test_the_dialogs_scale_out_fields_are_checked_by_the_engine(
         assert dialog.error == "budget: x is not valid; expected a whole number"
         await type_into(pilot, dialog, "budget", "6")
         assert dialog.error == "" and dialog.summary.startswith(
-            "6 trials chosen by tpe search over learning_rate, hidden_sizes, 2 at once")
+            "6 trials chosen by tpe search (seed 0) over learning_rate, hidden_sizes, 2 at once")
         await type_into(pilot, dialog, "prune", "hyperband")
         assert dialog.error == "prune: hyperband is not valid; expected one of asha, median, none"
         await type_into(pilot, dialog, "prune", "asha")
@@ -221,7 +223,7 @@ async def test_a_two_worker_sweep_shows_every_trial_in_the_view_and_records_them
         assert leaders.startswith("Leaderboard\n1. ")
         log = app.train_screen.log_view.text
         assert "3 trials (grid search, pruning none) on 2 workers" in log
-        assert f"Sweep {view.sweep_name} done: 3 trials. Best: " in log
+        assert f"Sweep {view.sweep_name} done: 3 trials (3 completed). Best: " in log
         assert app.train_screen.form.config() == SMALL  # the form never changed
         assert app.controller.runs_started == 0  # the app itself trained nothing
 
@@ -312,7 +314,7 @@ async def test_a_diverged_trial_is_recorded_and_the_next_one_runs(
         await wait_for(pilot, lambda: sweep_ended(app), "the sweep to end")
         await pilot.pause(0.1)
         assert statuses(app) == ["diverged", "completed"] and app.run_state == "completed"
-        assert "done: 2 trials." in app.train_screen.log_view.text
+        assert "done: 2 trials (1 completed, 1 diverged)." in app.train_screen.log_view.text
     runs = RunStore(tmp_path).list()
     assert sorted((r.config.learning_rate, r.status) for r in runs) == [
         (0.05, "completed"), (1000.0, "diverged")]
@@ -550,7 +552,7 @@ async def test_a_stopped_sweep_counts_its_trials_truly_and_resumes_showing_their
         header = str(view.query_one("#sweep-header").render())
         assert "1/3 done (1 completed, 1 interrupted, 1 queued)" in header
         log = app.train_screen.log_view.text
-        assert (f"Sweep counts stopped: 1 of 3 trials finished (1 completed), 1 interrupted; "
+        assert ("Sweep counts stopped: 1 of 3 trials finished (1 completed), 1 interrupted; "
                 "continue with Resume sweep (Ctrl+P) or: nnfs-train sweep --resume counts. "
                 "Best so far: counts-") in log
         interrupted_at = view.rows[1].epoch
@@ -626,7 +628,6 @@ async def test_the_dialog_lists_the_choices_and_refuses_a_bad_cluster_address(
             assert dialog.error == "" and f"on the Dask cluster at {good}" in dialog.summary
         await pilot.press("escape")
     with pytest.raises(ConfigError, match="cluster: x is not valid"):
-        from engine.sweep import Sweep
         Sweep(SMALL, store=RunStore(tmp_path), vary=[("epochs", ["1"])], cluster="x")
 
 
@@ -646,7 +647,6 @@ async def test_only_the_first_empty_grid_line_shows_the_example(
 
 async def test_a_sweep_around_a_run_says_its_other_fields_are_the_run_s(
         small_dataset: Dataset, tmp_path: Path) -> None:
-    from engine.sweep.around import sweep_around
     run = SMALL.replace(epochs=100)
     app = make(small_dataset, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
