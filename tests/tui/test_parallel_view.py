@@ -333,3 +333,37 @@ def test_parallel_view_snapshot(snap_compare, tmp_path, size) -> None:  # noqa: 
         await pilot.pause()
 
     assert snap_compare(RunsApp(store), terminal_size=size, run_before=brushed)
+
+
+async def test_tab_goes_down_the_screen_and_the_focused_panel_stands_out(store) -> None:
+    """Tab walks filter → table → plot (top to bottom) and round again; whichever panel has
+    the focus is marked: the filter's line, the table's header row, or the plot's title."""
+    app = RunsApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await parallel_view(pilot)
+        table, plot, view = screen.table, screen.parallel_plot, screen.query_one("#runs-view")
+
+        def marks() -> tuple[object, object, object]:
+            header = table.get_component_rich_style("datatable--header").bgcolor
+            return (screen.filter_input.styles.background, header, view.styles.border_top)
+
+        on_plot = marks()
+        assert view.border_title and "Tab" in str(view.border_subtitle or view.border_title)
+        order = []
+        for _ in range(3):
+            await pilot.press("tab")
+            order.append(app.focused)
+            if app.focused is table:
+                on_table = marks()
+            elif app.focused is screen.filter_input:
+                on_filter = marks()
+        assert order == [screen.filter_input, table, plot]
+        # each panel's mark changes as the focus comes and goes
+        assert on_filter[0] != on_table[0]
+        assert on_table[1] != on_plot[1] and on_table[1] != on_filter[1]
+        assert on_plot[2] != on_table[2] and on_plot[2] != on_filter[2]
+        # a burst straight after p: the plot has the arrows, Tab Tab Tab comes back to it
+        await pilot.press("tab", "tab", "tab", "right", "down")
+        assert app.focused is plot and plot.brushes
+        await pilot.press("shift+tab")
+        assert app.focused is table
