@@ -98,7 +98,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("v", "in that view: the score against the picked axis's field (v again: back)"),
         ("w", "sweep around this: the sweep dialog filled with ranges around the run (or the "
               "brushed ranges); Enter starts it where the last sweep trained"),
-        ("Tab", "between the filter, the table and the plot"),
+        ("Tab", "top to bottom: filter, table, plot (the focused one is marked: the filter "
+                "line, the table's header row, the plot's title line)"),
         ("Esc, q", "close (from the filter or the plot: back to the table)"),
     )),
     ("Parallel coordinates (p in Runs, the plot focused)", (
