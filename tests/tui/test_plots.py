@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from textual.app import App, ComposeResult
 
 from engine import events as ev
@@ -156,10 +157,12 @@ def _y_labels(text: str) -> list[str]:
     return labels
 
 
-async def test_a_linear_plot_after_a_log_plot_has_its_own_y_labels() -> None:
-    """Once a run's loss went on a log axis, the next run's linear axis still has numbers."""
+@pytest.mark.parametrize("size", [(80, 20), (110, 34), (120, 40)])
+async def test_a_linear_plot_after_a_log_plot_has_its_own_y_labels(size) -> None:
+    """Once a run's loss went on a log axis, the next run's linear axis still has numbers
+    (and no log label is left over anywhere)."""
     app = PlotApp()
-    async with app.run_test(size=(80, 20)) as pilot:
+    async with app.run_test(size=size) as pilot:
         plot = app.query_one(LossPlot)
         plot.reset(5)
         losses = [2.3, 40.0, 9e5, 6e8, 596271660064.9]
@@ -178,3 +181,4 @@ async def test_a_linear_plot_after_a_log_plot_has_its_own_y_labels() -> None:
         assert len(labels) >= 3, text
         assert min(labels) < 0.8 and max(labels) > 1.8, labels
         assert "e" not in "".join(_y_labels(text))
+        assert "10.0" not in text and "e9" not in text and "(log)" not in text
