@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -198,18 +199,22 @@ def flag_changes(args: argparse.Namespace) -> dict[str, Any]:
             if getattr(args, flag) is not None}
 
 
-def config_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    """The config the flags describe, and the fields given explicitly."""
-    changes = flag_changes(args)
+def base_preset(args: argparse.Namespace) -> str:
+    """The preset the flags start from: --preset, else the tutorial's network when one of its
+    flags is given, else the default."""
     if args.preset is not None:
         if args.preset not in PRESETS:
             raise ConfigError("preset", args.preset, "one of " + ", ".join(PRESETS))
-        base = PRESETS[args.preset]
-    elif any(getattr(args, flag) is not None for flag in TUTORIAL_FLAGS):
-        base = PRESETS["seed"]
-    else:
-        base = PRESETS["default"]
-    return base.replace(**changes), changes
+        return args.preset
+    if any(getattr(args, flag) is not None for flag in TUTORIAL_FLAGS):
+        return "seed"
+    return "default"
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The config the flags describe, and the fields given explicitly."""
+    changes = flag_changes(args)
+    return PRESETS[base_preset(args)].replace(**changes), changes
 
 
 class Reporter:
@@ -757,9 +762,22 @@ def lr_find_main(argv: list[str]) -> int:
               f"{result.lrs[-1]:.3g}, {result.reason}, {result.seconds:.1f}s")
         steep = "-" if result.steepest is None else f"{result.steepest:.3g}"
         print(f"steepest descent {steep}, minimum / 10 {result.min_over_10:.3g}")
-    print(f"suggested learning_rate {result.suggestion:.3g}  (nnfs-train --lr "
-          f"{result.suggestion:.3g})")
+    print(f"suggested learning_rate {result.suggestion:.3g}  "
+          f"({suggested_command(args, result.suggestion)})")
     return EXIT_OK
+
+
+def suggested_command(args: argparse.Namespace, learning_rate: float) -> str:
+    """The ``nnfs-train`` command that trains the model lr-find tested at ``learning_rate``:
+    its preset (named even when it was implied: ``--lr`` alone would pick the tutorial's
+    network) and every field flag given, as given, except the learning rate."""
+    words = ["nnfs-train", "--preset", base_preset(args)]
+    for flag, field in FLAG_FIELDS.items():
+        text = getattr(args, flag)
+        if text is not None and field != "learning_rate":
+            words += [FIELDS[field].flags[0], text]
+    words += ["--lr", f"{learning_rate:.3g}"]
+    return shlex.join(words)
 
 
 def _float_arg(name: str, text: str | None, default: float) -> float:

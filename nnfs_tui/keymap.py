@@ -41,6 +41,22 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Enter, Space", "open a choice list"),
         ("Esc", "leave the form (to the digit viewer)"),
     )),
+    ("Learning-rate finder (Ctrl+L in the form)", (
+        ("Enter", "put the suggested rate into learning_rate and close (during a run, Enter "
+                  "in that field then applies it live)"),
+        ("Esc", "close; a test still running stops at its next batch"),
+    )),
+    ("Sweep dialog (F12 while no sweep runs; w in Runs)", (
+        ("Enter", "next grid line or field (the last grid line, filled in, gets a new one "
+                  "below it), then Start sweep; Enter on Start sweep starts it"),
+        ("Tab, Shift+Tab", "next / previous field or button"),
+        ("Esc", "cancel: nothing starts"),
+    )),
+    ("Sweep view (F12 while a sweep runs)", (
+        ("↑, ↓, PageUp, PageDown", "move through the trials: varied values, status, score"),
+        ("F7", "stop the sweep (its ended trials stay recorded; F2 ranks them)"),
+        ("Esc, q", "back to the train screen (the sweep goes on; F12 shows it again)"),
+    )),
     ("Outside a text field", (
         ("Space", "pause / resume"),
         ("s", "start a run"),
@@ -82,7 +98,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("v", "in that view: the score against the picked axis's field (v again: back)"),
         ("w", "sweep around this: the sweep dialog filled with ranges around the run (or the "
               "brushed ranges); Enter starts it where the last sweep trained"),
-        ("Tab", "between the filter, the table and the plot"),
+        ("Tab", "top to bottom: filter, table, plot (the focused one is marked: the filter "
+                "line, the table's header row, the plot's title line)"),
         ("Esc, q", "close (from the filter or the plot: back to the table)"),
     )),
     ("Parallel coordinates (p in Runs, the plot focused)", (

@@ -110,6 +110,9 @@ class LoadCheckpointDialog(ModalScreen[Path | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        # a notice still up (say "Model saved" from the Ctrl+S just before) would sit on the
+        # dialog's key hints; it was read already, and the dialog is what matters now
+        self.app.clear_notifications()
         self.query_one("#path", Input).focus()
 
     @property
@@ -189,6 +192,9 @@ class RestartScheduleDialog(ModalScreen[bool | None]):
     Enter restarts), False: keep it over all the epochs (k), None: do not start (Esc)."""
 
     CSS_PATH = Path(__file__).with_name("dialogs.tcss")
+    DEFAULT_CSS = """
+    RestartScheduleDialog { align: center middle; }
+    """
     BINDINGS = [
         Binding("r", "answer(True)", "Restart"),
         Binding("k", "answer(False)", "Keep"),

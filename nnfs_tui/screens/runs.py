@@ -433,7 +433,11 @@ class RunsScreen(RunActions, Screen[RunsResult | None]):
         self.set_class(self.parallel, "-parallel")
         self.query_one("#runs-legend").display = not self.parallel
         self.query_one(RunPlots).display = not self.parallel
-        self.query_one("#runs-view").display = self.parallel
+        view = self.query_one("#runs-view")
+        view.display = self.parallel
+        # the title is the plot's mark of focus (runs.tcss) and says how to reach it
+        view.border_title = (("score against a field" if self.scatter else
+                              "parallel coordinates") + " · Tab: filter › table › plot")
         self.parallel_plot.display = self.parallel and not self.scatter
         self.scatter_plot.display = self.parallel and self.scatter
 

@@ -2,8 +2,8 @@
 
 Textual lists the keys of the focused widget, then the screen's, then the app's, and lets
 the row run off the edge. Here the row stops at the last key that fits whole, so at 80
-columns a screen's own keys are on it and the app's least needed ones are left out (F1 and
-the command palette list them all).
+columns a screen's own keys are on it and the app's least needed ones are left out; F1 Help
+and the command palette, which list them all, always keep their place.
 """
 
 from __future__ import annotations
@@ -28,18 +28,25 @@ class FittedFooter(Footer):
     """A Footer whose keys fit its width, in the order of importance Textual gives them:
     the focused widget's, the screen's, then the app's."""
 
+    #: Keys always shown, whatever the width: Help, where a newcomer finds every other key.
+    KEPT_KEYS = ("f1",)
+
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
         room = self.size.width or self.app.size.width
         palette = [k for k in keys if k.has_class("-command-palette")]
+        kept = [k for k in keys if isinstance(k, FooterKey) and k.key in self.KEPT_KEYS]
         room -= sum(key_width(k, self.compact) for k in palette)  # type: ignore[arg-type]
+        room -= sum(key_width(k, self.compact) + (1 if self.compact else 0) for k in kept)
+        full = False
         for key in keys:
             if key in palette:
                 continue
-            if isinstance(key, FooterKey):
+            if isinstance(key, FooterKey) and key not in kept:
                 room -= key_width(key, self.compact) + (1 if self.compact else 0)
-                if room < 0:
-                    break
+                full = full or room < 0
+                if full:
+                    continue
             yield key
         yield from palette
 

@@ -4,9 +4,12 @@ It draws an :class:`~engine.runs.importance.Importance` (computed elsewhere, off
 thread); with too few runs it shows the engine's line saying so instead of noise::
 
     importance · 16 runs
-    lr     ██████████▍  71%
-    opt    ███▏         21%
-    hidden ▉             6%
+    learning_rate ██████▍  71%
+    optimizer     ██▏      21%
+    hidden_sizes  ▌         6%
+
+A field's full name is shown where it fits beside a readable bar, else the short name the
+parallel plot's axes use (``lr``, ``wd``, ``restart``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engine.runs.importance import Importance
-from nnfs_tui.widgets.parallel_plot import SHORT_NAMES
+from nnfs_tui.widgets.parallel_plot import short_name
 
 #: Eighths of a cell, for bars that grow smoothly.
 EIGHTHS = " ▏▎▍▌▋▊▉"
 BAR_STYLE = "rgb(86,180,233)"
+#: Cells of the shortest bar worth drawing beside full names, and of the share (`` 71%``).
+MIN_BAR, SHARE_WIDTH = 6, 5
 
 
 def bar(share: float, width: int) -> str:
@@ -34,7 +39,10 @@ class ImportancePanel(Widget):
     """The importance of each varied field for the score of the runs shown."""
 
     DEFAULT_CSS = """
-    ImportancePanel { width: 26; height: 1fr; padding: 0 1; border-left: vkey $foreground 20%; }
+    ImportancePanel {
+        width: 25%; min-width: 26; max-width: 34; height: 1fr; padding: 0 1;
+        border-left: vkey $foreground 20%;
+    }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -55,13 +63,20 @@ class ImportancePanel(Widget):
         if found.problem:
             text.append(found.problem, style="dim")
             return text
-        width = self.size.width or 24
-        name_width = max(4, min(8, max(len(SHORT_NAMES.get(f, f)) for f, _ in found.shares)))
-        bar_width = max(3, width - name_width - 6)
-        for field, share in found.shares[: max(1, self.size.height - 3)]:
-            name = field if len(field) <= name_width else SHORT_NAMES.get(field, field)
-            text.append(f"{name[:name_width]:<{name_width}} ")
+        fields = [field for field, _ in found.shares[: max(1, self.size.height - 3)]]
+        names = self.names(fields, self.size.width or 24)
+        name_width = max(len(name) for name in names.values())
+        bar_width = max(3, (self.size.width or 24) - name_width - 1 - SHARE_WIDTH)
+        for field, share in found.shares[: len(fields)]:
+            text.append(f"{names[field]:<{name_width}} ")
             text.append(bar(share, bar_width), style=BAR_STYLE)
             text.append(f"{100 * share:4.0f}%\n")
         text.append(found.method, style="dim")
         return text
+
+    @staticmethod
+    def names(fields: list[str], width: int) -> dict[str, str]:
+        """Field → name shown in ``width`` cells: the full name where it fits beside a bar of
+        ``MIN_BAR`` cells, else its short name on the parallel plot's axes."""
+        room = max(4, width - 1 - MIN_BAR - SHARE_WIDTH)
+        return {field: short_name(field, room) for field in fields}

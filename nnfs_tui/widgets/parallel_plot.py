@@ -40,9 +40,10 @@ LABEL_ROWS = 4
 #: Shorter names for the axis labels when the full one does not fit.
 SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "hidden_sizes": "hidden",
                "batch_size": "batch", "activation": "act", "optimizer": "opt",
-               "schedule": "sched", "val_fraction": "val", "warmup": "warm",
-               "step_epochs": "step", "momentum": "mom", "dropout": "drop",
-               "epochs": "ep", "subset": "subset", "init": "init", "dtype": "dtype"}
+               "schedule": "sched", "val_fraction": "val", "warmup_epochs": "warmup",
+               "lr_step_epochs": "step", "lr_gamma": "gamma", "lr_restart": "restart",
+               "momentum": "mom", "dropout": "drop", "epochs": "ep", "subset": "subset",
+               "init": "init", "dtype": "dtype", "dataset": "data"}
 BRUSH_STYLE = Style(color="rgb(230,159,0)", bold=True)
 AXIS_STYLE = Style(color="rgb(150,150,150)")
 HIGHLIGHT_STYLE = Style(color="rgb(255,255,255)", bold=True)

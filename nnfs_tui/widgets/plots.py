@@ -156,6 +156,9 @@ class CurvePlot(LiveView, PlotextPlot):
         """Whether the last drawing put the y axis on a log scale."""
         self._redraw_pending = False
         self._redraw_seconds = 0.005
+        monitor = self.plt.monitor
+        self._plain_y_axis = (list(monitor.yticks), list(monitor.ylabels), list(monitor.yfrequency))
+        """plotext's own y ticks, labels and tick count, to go back to after custom ticks."""
 
     def changed(self) -> None:
         """New data: redraw soon, as often as REDRAW_BUDGET allows."""
@@ -259,15 +262,28 @@ class CurvePlot(LiveView, PlotextPlot):
             else:
                 low, high = self._y_range(min(ys_all), max(ys_all))
             plt.ylim(low, high)
-            ticks, labels = self.y_ticks(low, high)
-            if ticks:
-                plt.yticks(ticks, labels)
+            self._set_y_ticks(*self.y_ticks(low, high))
             for x in self.marks:
                 plt.vline(x, "magenta")
         else:
             plt.ylim(0, 1)
         plt.ylabel(f"{self.Y_LABEL} (log)" if self.log_axis else self.Y_LABEL)
         return super().render()
+
+    def _set_y_ticks(self, ticks: list[float], labels: list[str]) -> None:
+        """These ticks on the y axis, or plotext's own where there are none.
+
+        plotext keeps ticks until they are replaced (``yticks(None)`` cannot undo them: its
+        defaults are the very lists it changed), so an earlier drawing's ticks, a log axis's
+        say, would stay on every later axis; the plain axis is put back by hand.
+        """
+        if ticks:
+            self.plt.yticks(ticks, labels)
+            return
+        monitor = self.plt.monitor
+        plain_ticks, plain_labels, frequency = self._plain_y_axis
+        monitor.yticks, monitor.ylabels = list(plain_ticks), list(plain_labels)
+        monitor.yfrequency = list(frequency)
 
     def _wants_log(self, ys: list[float]) -> bool:
         """A log axis for these values (only the loss plot ever asks for one)."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 
 import numpy as np
 import pytest
 
-from engine.cli import main
+from engine.cli import build_lr_find_parser, build_parser, config_from_args, main
 from engine.config import TrainConfig
 from engine.lr_find import lr_find, ramp, smooth, suggest
 from engine.training import Trainer
@@ -96,6 +97,31 @@ def test_cli_prints_the_suggestion_and_json_the_curve(capsys):
     assert len(data["lrs"]) == len(data["smoothed"]) > 10
     assert data["suggestion"] == pytest.approx(data["min_over_10"])
     assert data["config"]["hidden_sizes"] == [32]
+
+
+def _suggested_command(out: str) -> list[str]:
+    """The arguments of the ``nnfs-train ...`` command printed after the suggestion."""
+    line = next(line for line in out.splitlines() if line.startswith("suggested learning_rate"))
+    command = shlex.split(line.split("(", 1)[1].rstrip(")"))
+    assert command[0] == "nnfs-train"
+    return command[1:]
+
+
+@pytest.mark.parametrize("flags", [
+    ["--preset", "fast", "--subset", "2000", "--hidden", "32"],
+    ["--subset", "2000", "--batch_size", "32", "--l_rate", "0.5"],  # the tutorial's network
+    ["--subset", "2000", "--hidden", "32", "--optimizer", "sgd"],  # the default preset
+])
+def test_cli_suggests_a_command_that_trains_the_same_model(capsys, flags):
+    """The printed command trains the model that was tested, at the suggested rate."""
+    argv = ["lr-find", *flags, "--batches", "60", "--threads", "1", "--quiet"]
+    assert main(argv) == 0
+    suggested = _suggested_command(capsys.readouterr().out)
+    tested, _ = config_from_args(build_lr_find_parser().parse_args(argv[1:]))
+    trained, _ = config_from_args(build_parser().parse_args(suggested))
+    assert trained.learning_rate != tested.learning_rate
+    assert trained == tested.replace(learning_rate=trained.learning_rate)
+    assert suggested[-2] == "--lr" and suggested.count("--lr") == 1
 
 
 def test_cli_refuses_what_does_not_apply(capsys):

@@ -346,6 +346,21 @@ async def test_help_screen_lists_the_keys(make_app) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_has_a_section_for_each_dialog_and_the_sweep_view(make_app) -> None:
+    """F1 tells a newcomer the keys of the sweep view, the sweep dialog and the learning-rate
+    finder, each under its own title."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-keys").render())
+        for title in ("Sweep view", "Sweep dialog", "Learning-rate finder"):
+            assert title in text, title
+        sweep_view = text[text.index("Sweep view"):]
+        assert "stop the sweep" in sweep_view and "trials" in sweep_view
+        assert "suggested rate" in text[text.index("Learning-rate finder"):]
+
+
 async def test_small_terminal_says_so_and_resizing_never_raises(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(60, 20)) as pilot:

@@ -130,3 +130,21 @@ async def test_help_is_a_switched_screen_reachable_from_every_screen(make_app) -
         await pilot.press("f1", "pagedown")  # the arrows and PageDown scroll it at once
         await pilot.pause()
         assert app.screen.query_one("#help-body").scroll_y > 0
+
+
+async def test_every_footer_shows_f1_help_at_80_columns(make_app) -> None:
+    """A newcomer finds Help on every screen, however many keys the screen has of its own."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.controller.model_and_data()[1] is not None,
+                       "the test images")
+        for key, kind in (("ctrl+t", TrainScreen), ("f2", RunsScreen), ("f4", InspectScreen),
+                          ("f9", DrawScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, kind)
+            footer = app.screen.query_one("FittedFooter")
+            keys = list(footer.query("FooterKey"))
+            assert "f1" in [k.key for k in keys], (kind.__name__, [k.key for k in keys])
+            assert all(k.region.right <= footer.region.right for k in keys), kind.__name__

@@ -10,17 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 from textual.widgets._footer import FooterKey
 
 from engine.runs import RunStore
+from engine.runs.importance import Importance
 from engine.sweep import SweepError
 from nnfs_tui.app import create_app
 from nnfs_tui.dialogs.sweep import ExecutorChoice, SweepDialog
 from nnfs_tui.screens.runs import RunsScreen
 from nnfs_tui.widgets.importance import ImportancePanel
-from nnfs_tui.widgets.parallel_plot import SHORT_NAMES, ParallelPlot, score_ranks
+from nnfs_tui.widgets.parallel_plot import SHORT_NAMES, ParallelPlot, score_ranks, short_name
 from nnfs_tui.widgets.scatter_plot import ScatterPlot, x_positions
 from tests.tui.helpers import SMALL, wait_for
 from tests.tui.synthetic_runs import synthetic_configs, synthetic_score, write_synthetic_runs
@@ -104,6 +106,49 @@ async def test_dragging_along_the_score_axis_keeps_the_best_runs(store) -> None:
         assert f"{100 * high:.1f}%" in plot_text(plot).splitlines()[1]
 
 
+class PanelApp(App[None]):
+    """An importance panel alone, of a given width."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+    def compose(self) -> ComposeResult:
+        panel = ImportancePanel()
+        panel.styles.width = self.width
+        yield panel
+
+
+FOUND = Importance(shares=(("lr_restart", 0.5), ("learning_rate", 0.3), ("weight_decay", 0.2)),
+                   n_runs=12, method="PED-ANOVA (Optuna)")
+
+
+@pytest.mark.parametrize("width", [34, 40])
+async def test_the_importance_panel_shows_full_names_when_they_fit(width) -> None:
+    app = PanelApp(width)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(ImportancePanel)
+        panel.show(FOUND)
+        await pilot.pause()
+        names = [line.split()[0] for line in plot_text(panel).splitlines()[1:4]]
+        assert names == ["lr_restart", "learning_rate", "weight_decay"]
+
+
+async def test_a_narrow_importance_panel_abbreviates_as_the_axes_do() -> None:
+    """At its narrowest (26 columns, as at 80x24) the names that do not fit beside a bar take
+    the axes' short names; the others stay whole."""
+    app = PanelApp(26)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(ImportancePanel)
+        panel.show(FOUND)
+        await pilot.pause()
+        lines = plot_text(panel).splitlines()[1:4]
+        names = [line.split()[0] for line in lines]
+        assert names == ["lr_restart", "lr", "wd"]
+        assert names[1:] == [short_name(f, 9) for f in ("learning_rate", "weight_decay")]
+        assert all(line.rstrip().endswith("%") for line in lines)
+
+
 async def test_the_importance_panel_ranks_the_learning_rate_first(store) -> None:
     app = RunsApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -112,7 +157,9 @@ async def test_the_importance_panel_ranks_the_learning_rate_first(store) -> None
         shares = screen.importance.shares
         assert shares[0][0] == "learning_rate" and shares[0][1] > 2 * shares[1][1]
         lines = plot_text(screen.importance_panel).splitlines()
-        assert lines[0].startswith("importance · 16 runs") and lines[1].startswith("lr ")
+        # at 120 columns the full field names, as on the plot's axes
+        assert lines[0].startswith("importance · 16 runs")
+        assert lines[1].startswith("learning_rate ")
         # the plot keeps the most important axes when they do not all fit
         assert screen.parallel_plot.ranking[0] == "learning_rate"
         # too few runs: the panel says so instead of showing noise
@@ -286,3 +333,37 @@ def test_parallel_view_snapshot(snap_compare, tmp_path, size) -> None:  # noqa: 
         await pilot.pause()
 
     assert snap_compare(RunsApp(store), terminal_size=size, run_before=brushed)
+
+
+async def test_tab_goes_down_the_screen_and_the_focused_panel_stands_out(store) -> None:
+    """Tab walks filter → table → plot (top to bottom) and round again; whichever panel has
+    the focus is marked: the filter's line, the table's header row, or the plot's title."""
+    app = RunsApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await parallel_view(pilot)
+        table, plot, view = screen.table, screen.parallel_plot, screen.query_one("#runs-view")
+
+        def marks() -> tuple[object, object, object]:
+            header = table.get_component_rich_style("datatable--header").bgcolor
+            return (screen.filter_input.styles.background, header, view.styles.border_top)
+
+        on_plot = marks()
+        assert view.border_title and "Tab" in str(view.border_subtitle or view.border_title)
+        order = []
+        for _ in range(3):
+            await pilot.press("tab")
+            order.append(app.focused)
+            if app.focused is table:
+                on_table = marks()
+            elif app.focused is screen.filter_input:
+                on_filter = marks()
+        assert order == [screen.filter_input, table, plot]
+        # each panel's mark changes as the focus comes and goes
+        assert on_filter[0] != on_table[0]
+        assert on_table[1] != on_plot[1] and on_table[1] != on_filter[1]
+        assert on_plot[2] != on_table[2] and on_plot[2] != on_filter[2]
+        # a burst straight after p: the plot has the arrows, Tab Tab Tab comes back to it
+        await pilot.press("tab", "tab", "tab", "right", "down")
+        assert app.focused is plot and plot.brushes
+        await pilot.press("shift+tab")
+        assert app.focused is table

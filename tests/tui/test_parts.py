@@ -232,9 +232,12 @@ def test_form_covers_every_config_field() -> None:
 
 
 def test_keymap_lists_every_binding() -> None:
+    from nnfs_tui.dialogs.lr_find import LRFindDialog
+    from nnfs_tui.dialogs.sweep import SweepDialog
     from nnfs_tui.screens.draw import DrawScreen
     from nnfs_tui.screens.inspect import InspectScreen
     from nnfs_tui.screens.runs import RunsScreen
+    from nnfs_tui.screens.sweep import SweepScreen
     from nnfs_tui.widgets.canvas import DrawingCanvas
     from nnfs_tui.widgets.confusion import ConfusionMatrix
     from nnfs_tui.widgets.mistakes import MistakeViewer
@@ -257,7 +260,8 @@ def test_keymap_lists_every_binding() -> None:
     listed |= {"ctrl+home", "ctrl+end", "shift+s"}  # DataTable's own, and S typed with shift
     for owner in (NNFSApp, TrainScreen, DigitViewer, HelpScreen, RunsScreen, RunsTable,
                   InspectScreen, ConfusionMatrix, MistakeViewer, WeightGrid, DrawScreen,
-                  DrawingCanvas, ParallelPlot, ScatterPlot):
+                  DrawingCanvas, ParallelPlot, ScatterPlot, SweepScreen, SweepDialog,
+                  LRFindDialog):
         for binding in owner.BINDINGS:
             for key in binding.key.split(","):
                 assert key in listed, f"{owner.__name__} binds {key}, missing from KEYMAP"

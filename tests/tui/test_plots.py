@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from textual.app import App, ComposeResult
 
 from engine import events as ev
@@ -137,3 +138,47 @@ async def test_the_log_is_readable_beside_the_digits_at_110_and_120_columns(make
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             assert app.train_screen.log_view.size.width >= least, size
+
+
+def _rendered(plot: LossPlot) -> str:
+    """The plot as drawn, as plain text."""
+    plot.refresh()
+    drawn = plot.render()
+    return drawn.plain if hasattr(drawn, "plain") else str(drawn)
+
+
+def _y_labels(text: str) -> list[str]:
+    """The y axis's tick labels: the text left of the axis line on each row."""
+    labels = []
+    for line in text.splitlines():
+        left, bar, _ = line.partition("┤")
+        if bar and left.strip():
+            labels.append(left.split()[-1])
+    return labels
+
+
+@pytest.mark.parametrize("size", [(80, 20), (110, 34), (120, 40)])
+async def test_a_linear_plot_after_a_log_plot_has_its_own_y_labels(size) -> None:
+    """Once a run's loss went on a log axis, the next run's linear axis still has numbers
+    (and no log label is left over anywhere)."""
+    app = PlotApp()
+    async with app.run_test(size=size) as pilot:
+        plot = app.query_one(LossPlot)
+        plot.reset(5)
+        losses = [2.3, 40.0, 9e5, 6e8, 596271660064.9]
+        plot.add_epochs([epoch(i + 1, loss, 0.1) for i, loss in enumerate(losses)],
+                        [(i + 1.0, loss) for i, loss in enumerate(losses)])
+        await pilot.pause()
+        assert plot.log_axis and "1.0e9" in _rendered(plot)
+        plot.reset(5)
+        linear = [2.3, 1.2, 0.8, 0.6, 0.5]
+        plot.add_epochs([epoch(i + 1, loss, 0.9) for i, loss in enumerate(linear)],
+                        [(i + 1.0, loss) for i, loss in enumerate(linear)])
+        await pilot.pause()
+        text = _rendered(plot)
+        assert not plot.log_axis
+        labels = [float(label) for label in _y_labels(text)]
+        assert len(labels) >= 3, text
+        assert min(labels) < 0.8 and max(labels) > 1.8, labels
+        assert "e" not in "".join(_y_labels(text))
+        assert "10.0" not in text and "e9" not in text and "(log)" not in text
