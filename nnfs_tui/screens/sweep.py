@@ -18,11 +18,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from engine.config import format_field
 from engine.sweep import FINISHED
 from nnfs_tui import messages as msg
+from nnfs_tui.widgets.footer import FittedFooter
 from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.overlay_plot import RUN_STYLES, Curve, OverlayPlot, legend
 from nnfs_tui.widgets.progress import format_percent
@@ -97,7 +98,7 @@ class SweepScreen(Screen[None]):
             yield Static("", id="sweep-leaders", markup=False)
         yield Static("", id="sweep-legend", markup=False)
         yield OverlayPlot("score %", percent=True, id="sweep-plot")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter(compact=True, show_command_palette=False)
 
     @property
     def table(self) -> DataTable:

@@ -658,3 +658,16 @@ async def test_a_sweep_around_a_run_says_its_other_fields_are_the_run_s(
         assert "other fields as in run 20261202-033031-64-adam" in dialog.summary
         assert "the form" not in dialog.summary
         await pilot.press("escape")
+
+
+async def test_the_sweep_view_footer_fits_80_columns_and_shows_f1_help(
+        small_dataset: Dataset, tmp_path: Path) -> None:
+    """At 80x24 the sweep view's footer keeps F1 Help and no key runs off the edge."""
+    app = make(small_dataset, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _finished_sweep(pilot)
+        assert isinstance(app.screen, SweepScreen)
+        footer = app.screen.query_one("FittedFooter")
+        keys = list(footer.query("FooterKey"))
+        assert "f1" in [k.key for k in keys]
+        assert all(k.region.right <= footer.region.right for k in keys)
