@@ -171,7 +171,9 @@ class RunController:
         try:
             config = form.config()
         except ConfigError as exc:
+            # the field's own error may be scrolled out of view: a notice names it too
             app.log_line(f"Cannot start: {exc}", "error")
+            app.notify(str(exc), title="Cannot start", severity="error")
             app.bell()
             if exc.field in form.errors or exc.field != "config":
                 try:
