@@ -93,11 +93,23 @@ class KeysInOrder:
                 return
             await self._send_key(keys.popleft())
 
+    def keys_moving(self) -> None:
+        """A key of the burst ahead of the held one is done (a TextField passed it on after a
+        Tab): the hold's HOLD_LIMIT counts from now, so a long burst on a loaded machine is
+        not cut short while its keys still make their way."""
+        if self._key_hold is not None:
+            self._key_hold.since = time.monotonic()
+
     async def _give_up(self, hold: KeyHold) -> None:
-        """``hold``'s follow-up never came back (HOLD_LIMIT): act on its key now, then the
-        keys after it go on."""
+        """``hold``'s follow-up never came back (HOLD_LIMIT since the last key ahead of it
+        was done): act on its key now, then the keys after it go on."""
         if self._key_hold is not hold:
             return  # done meanwhile
+        waited = time.monotonic() - hold.since
+        if waited < HOLD_LIMIT:  # keys ahead of it were still moving: wait on
+            self.set_timer(HOLD_LIMIT - waited,  # type: ignore[attr-defined]
+                           partial(self._give_up, hold))
+            return
         self._key_hold = None
         if hold.key is not None:
             key, hold.key = hold.key, None

@@ -132,3 +132,6 @@ async def _pass_on(event: events.Key, focused: Widget) -> None:
         await asyncio.wait_for(done.wait(), HOLD_LIMIT)
     except TimeoutError:
         pass  # swallowed or taken down: the next key goes on regardless
+    moving = getattr(focused.app, "keys_moving", None)  # the app's key order, when it has one
+    if moving is not None:
+        moving()
