@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.config import TrainConfig
+from engine.config import TrainConfig, format_field
 from engine.data import Dataset, DatasetCache
 from engine.errors import ConfigError, NNFSError
 from engine.events import LayerStats, LiveChange
@@ -171,7 +171,9 @@ class RunController:
         try:
             config = form.config()
         except ConfigError as exc:
+            # the field's own error may be scrolled out of view: a notice names it too
             app.log_line(f"Cannot start: {exc}", "error")
+            app.notify(str(exc), title="Cannot start", severity="error")
             app.bell()
             if exc.field in form.errors or exc.field != "config":
                 try:
@@ -218,10 +220,9 @@ class RunController:
             if restart is None:
                 self.app.log_line("Not started: F5 asks again.")
                 return
-            chosen = restarted if restart else config
-            if restart:  # the form says what trains
-                self.screen.form.set_config(chosen)
-            self.start_run(chosen)
+            # the restart belongs to this continuation only: the form keeps its lr_restart,
+            # so a fresh run started later never inherits it (the log says so)
+            self.start_run(restarted if restart else config)
 
         self.app.push_screen(RestartScheduleDialog(
             config.schedule, done, config.epochs, ended_at=float(last["lr"]) if last else 0.0,
@@ -255,8 +256,14 @@ class RunController:
         screen.reset_for_run(config.epochs)
         self.app.run_state = "loading"
         if resume is not None:
-            restarted = (f", its {config.schedule} schedule restarted for the added epochs"
-                         if config.lr_restart == resume.summary.epoch else "")
+            restarted = ""
+            if config.lr_restart == resume.summary.epoch:
+                restarted = f", its {config.schedule} schedule restarted for the added epochs"
+                kept = screen.form.values["lr_restart"]
+                if kept != config.lr_restart:  # chosen in the restart dialog
+                    restarted += (f" (lr_restart {format_field('lr_restart', config.lr_restart)}"
+                                  f" for this run only: the form keeps "
+                                  f"{format_field('lr_restart', kept)})")
             self.app.log_line(f"Run {self.runs_started}: continuing the loaded checkpoint from "
                               f"epoch {resume.summary.epoch} (step {resume.summary.step})"
                               f"{restarted}.")

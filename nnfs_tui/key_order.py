@@ -20,54 +20,23 @@ the form hears of their edits later still, through messages that bubble up). Wit
 - the keys that arrive meanwhile wait at the app, in order, and go on once it is done.
 
 A TextField orders its own keys (see :mod:`nnfs_tui.widgets.text_field`), so typing into one
-is never held back.
+is never held back; the keys queued at one after a Tab moved the focus away go on from it to
+the focused widget one at a time, each once the one before is done there.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 from textual import events
 from textual.message_pump import MessagePump
 
-from nnfs_tui.widgets.text_field import TextField
+from nnfs_tui.widgets.text_field import HOLD_LIMIT, TextField, after_pending
 
-#: Seconds the keys may wait behind one held key before they go on regardless (a key of a
-#: priority binding then acts). A held key comes back within milliseconds; this only bounds
-#: what a widget that swallows the key, or one taken down with its follow-up still queued,
-#: could otherwise hold up for good.
-HOLD_LIMIT = 0.5
-
-
-def after_pending(node: MessagePump, callback: Callable[[], Awaitable[None] | None]) -> None:
-    """Run ``callback`` on the app once ``node`` and each of its ancestors, in turn, has
-    handled every message in its queue and the messages those posted to it.
-
-    A callback goes to the back of each queue twice: once to come after what is there, and
-    once more to come after what that posted to the same widget meanwhile (a form handling
-    a field's ``Submitted`` posts its live change to itself), then on to the parent. The
-    second time is skipped when the queue is empty by then (nothing was posted meanwhile).
-    """
-
-    def visit(pump: MessagePump, again: bool) -> Awaitable[None] | None:
-        # running in ``pump``'s own task: an empty queue means nothing is pending there
-        idle = pump._message_queue.empty() and pump._pending_message is None
-        if not again and not idle and pump.call_later(visit, pump, True):
-            return None
-        parent = pump._parent  # None: the app, the end of the chain
-        if parent is None:
-            return callback()
-        if not parent.call_later(visit, parent, False):  # taken down meanwhile
-            pump.app.call_later(visit, pump.app, True)
-        return None
-
-    if not node.call_later(visit, node, False):
-        node.app.call_later(visit, node.app, True)
-
+__all__ = ["HOLD_LIMIT", "HeldKey", "KeyHold", "KeysInOrder", "after_pending"]
 
 class HeldKey(events.Key):
     """A key of a priority binding on its way through the focused widget's queue, behind the
@@ -124,11 +93,23 @@ class KeysInOrder:
                 return
             await self._send_key(keys.popleft())
 
+    def keys_moving(self) -> None:
+        """A key of the burst ahead of the held one is done (a TextField passed it on after a
+        Tab): the hold's HOLD_LIMIT counts from now, so a long burst on a loaded machine is
+        not cut short while its keys still make their way."""
+        if self._key_hold is not None:
+            self._key_hold.since = time.monotonic()
+
     async def _give_up(self, hold: KeyHold) -> None:
-        """``hold``'s follow-up never came back (HOLD_LIMIT): act on its key now, then the
-        keys after it go on."""
+        """``hold``'s follow-up never came back (HOLD_LIMIT since the last key ahead of it
+        was done): act on its key now, then the keys after it go on."""
         if self._key_hold is not hold:
             return  # done meanwhile
+        waited = time.monotonic() - hold.since
+        if waited < HOLD_LIMIT:  # keys ahead of it were still moving: wait on
+            self.set_timer(HOLD_LIMIT - waited,  # type: ignore[attr-defined]
+                           partial(self._give_up, hold))
+            return
         self._key_hold = None
         if hold.key is not None:
             key, hold.key = hold.key, None

@@ -77,6 +77,9 @@ class TrainScreen(Screen[None]):
     compact: reactive[bool] = reactive(False)
     """True below WIDE_SIZE: one view at a time."""
 
+    _sweep_had_state: bool = False
+    """The last run state came from a sweep (the next one, its end, is the sweep's too)."""
+
     def __init__(self, config: TrainConfig, *, preset: str | None = None,
                  timing: bool = True) -> None:
         super().__init__()
@@ -256,12 +259,18 @@ class TrainScreen(Screen[None]):
         self.app.log.info(text)
 
     def show_run_state(self, state: str, active: bool) -> None:
-        """``app.run_state`` changed: the progress line and the form follow it."""
-        # on the progress line, not the screen: a class on the screen restyles every widget
-        self.progress.set_class(active, "-training")
-        self.progress.set_class(state == "paused", "-paused")
+        """``app.run_state`` changed: the progress line and the form follow it. The states
+        of a sweep (its start, F7, its end) are the sweep view's: the progress line keeps
+        showing the last form run as it ended."""
+        sweeping = self.controller.sweeps.running
+        sweeps_state = sweeping or self._sweep_had_state  # the sweep's end: no longer running
+        self._sweep_had_state = sweeping
         self.form.locked = active
-        self.progress.status = state
+        if not sweeps_state:
+            # on the progress line, not the screen: a class on the screen restyles every widget
+            self.progress.set_class(active, "-training")
+            self.progress.set_class(state == "paused", "-paused")
+            self.progress.status = state
         self.update_run_status()
         if active:  # locking the form takes focus from a locked field: the first live one
             self.call_after_refresh(self._focus_live_field)
@@ -278,21 +287,22 @@ class TrainScreen(Screen[None]):
 
     def run_status(self) -> str:
         """The run's state in a few words, for the header of every screen: idle, training
-        epoch 3/10, paused at epoch 3/10, finished 98.3%, with the sweep's trial first."""
+        epoch 3/10, paused at epoch 3/10, finished · best val 98.3%, or the sweep's."""
         state = self._app.run_state
         progress = self.progress
         epochs = progress.epochs
-        epoch = f"epoch {min(progress.epoch_done + 1, epochs)}/{epochs}"
-        best = format_percent(progress.best_val)
+        epoch = f"epoch {progress.epoch_now}/{epochs}"  # as the progress line counts
+        # the best validation accuracy, named: the notice at the end gives the test accuracy
+        best = (f" · {progress.best_words} {format_percent(progress.best_val)}"
+                if progress.best_val is not None else "")
         words = {
             "training": f"training {epoch}",
             "paused": f"paused at {epoch}",
             "loading": "loading the data",
             "stopping": "stopping",
             "loaded": "checkpoint loaded",
-            "completed": f"finished {best}",
-            "stopped": f"stopped at epoch {progress.epoch_done}/{epochs}"
-                       + (f" · best {best}" if progress.best_val is not None else ""),
+            "completed": f"finished{best}",
+            "stopped": f"stopped at {epoch}{best}",
             "diverged": "diverged (loss not finite)",
             "failed": "failed (see the log)",
         }.get(state, state)
@@ -311,6 +321,7 @@ class TrainScreen(Screen[None]):
 
     def reset_for_run(self, epochs: int) -> None:
         """A run starts: no errors of the last one, empty curves and guesses."""
+        self._sweep_had_state = False  # the states from here on are this run's
         self.form.clear_run_errors()
         self.loss_plot.reset(epochs)
         self.accuracy_plot.reset(epochs)

@@ -174,13 +174,27 @@ class ProgressLine(LiveView, Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._lines(width))
 
+    @property
+    def epoch_now(self) -> int:
+        """The epoch the line shows: the one of the latest batch (the epoch in progress, or
+        the one whose last batch just ended), the next one before its first batch, the last
+        one done for a completed run or a loaded checkpoint. The header says the same."""
+        b = self.last_batch
+        if self.status in ("completed", "loaded") or (
+                b is None and self.epoch_done >= self.epochs > 0):
+            return self.epoch_done
+        return b.epoch if b else min(self.epoch_done + 1, max(self.epochs, 1))
+
+    @property
+    def best_words(self) -> str:
+        """Which score ``best_val`` is: ``best val`` (validation accuracy) or ``best test``
+        when the run has no validation split."""
+        return "best val" if self.has_val else "best test"
+
     def _lines(self, width: int) -> list[Text]:
         width = max(width, 20)
         b = self.last_batch
-        epoch_now = b.epoch if b else min(self.epoch_done + 1, max(self.epochs, 1))
-        if self.status in ("completed", "loaded") or (
-                b is None and self.epoch_done >= self.epochs > 0):
-            epoch_now = self.epoch_done
+        epoch_now = self.epoch_now
         head = Text.assemble(("Epoch ", "bold"), (f"{epoch_now}/{self.epochs or '-'}", "bold"))
         if b is not None:
             counts = f"{b.batch}/{b.batches_per_epoch}"
@@ -208,7 +222,7 @@ class ProgressLine(LiveView, Widget):
         acc = Text.assemble(("acc ", "dim"), format_percent(b.accuracy if b else None))
         lr = Text.assemble(("lr ", "dim"),
                            "-" if self.learning_rate is None else f"{self.learning_rate:.2e}")
-        which = "best val " if self.has_val else "best test "
+        which = self.best_words + " "
         best = format_percent(self.best_val)
         best_long = Text.assemble((which, "dim"), best, (
             f" (ep {self.best_epoch})" if self.best_val is not None else "", "dim"))

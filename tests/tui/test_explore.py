@@ -349,6 +349,34 @@ async def test_continuing_a_finished_cosine_run_offers_to_restart_its_schedule(
         assert trainer.history[2]["lr"] == pytest.approx(
             0.005 * lr_factor("cosine", progress, 4, restart=restart), rel=1e-6)
         assert (trainer.history[2]["lr"] > 0.002) == bool(restart)  # else about 0.0008
-        form = app.train_screen.form.control("lr_restart")
-        assert form.value == ("2" if restart else "0")
-        assert ("cosine schedule restarted" in app.train_screen.log_view.text) == bool(restart)
+        # the restart belongs to the continued run: the form keeps 0, and says so in the log
+        assert app.train_screen.form.control("lr_restart").value == "0"
+        log = app.train_screen.log_view.text
+        assert ("cosine schedule restarted" in log) == bool(restart)
+        assert ("lr_restart 2 for this run only" in log) == bool(restart)
+
+
+async def test_a_fresh_run_after_a_restarted_continuation_does_not_inherit_the_restart(
+        small_dataset, tmp_path) -> None:
+    app = app_with_store(small_dataset, tmp_path, schedule="cosine")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.run_state == "completed", "the first run")
+        final = RunStore(tmp_path / "runs").list()[0].path / "final.npz"
+        app.controller.files.open_checkpoint(final)
+        await wait_for(pilot, lambda: app.run_state == "loaded", "the checkpoint to open")
+        await set_input(pilot, "epochs", "4")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, RestartScheduleDialog),
+                       "the offer")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_state == "completed"
+                       and trainer_of(app).state.epoch == 4, "the continued run")
+        assert trainer_of(app).config.lr_restart == 2.0
+        await set_input(pilot, "seed", "5")  # another run: starts afresh
+        started = app.controller.runs_started
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.controller.runs_started == started + 1
+                       and app.run_state == "completed", "the fresh run")
+        assert trainer_of(app).config.seed == 5
+        assert trainer_of(app).config.lr_restart == 0.0

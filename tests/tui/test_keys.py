@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input
 
+from engine.config import format_field
 from nnfs_tui.key_order import HOLD_LIMIT, KeysInOrder
 from nnfs_tui.widgets.text_field import TextField
 from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
@@ -291,3 +292,87 @@ async def test_a_widget_that_swallows_a_held_key_does_not_freeze_the_keyboard() 
         await wait_for(pilot, lambda: widget.keys == ["f5", "x"], "x to go on")
         await burst(pilot, "y")
         await wait_for(pilot, lambda: widget.keys[-1] == "y", "the next key")
+
+
+#: A valid value, other than SMALL's, to type into each text field of the form (adam,
+#: constant schedule: the fields shown).
+TYPED = {"hidden_sizes": "24", "learning_rate": "0.004", "beta1": "0.8", "beta2": "0.99",
+         "eps": "1e-07", "weight_decay": "0.001", "dropout": "0.1", "batch_size": "64",
+         "epochs": "9999", "seed": "7", "subset": "1500", "val_fraction": "0.2"}
+
+
+def focus_order(app: App) -> list[Widget]:
+    """The form's controls a Tab walks through, in order (hidden rows left out)."""
+    return [widget for widget in app.screen.focus_chain
+            if widget.id == "preset" or (widget.id or "").startswith("f-")]
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+async def test_tab_from_the_previous_control_typing_and_f5_in_one_read(make_app, name) -> None:
+    """Whatever the control before a text field is (a choice list, another text field, the
+    hidden sizes with their summary line), Tab, the value and F5 in one read start the run
+    with the typed value."""
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        order = focus_order(app)
+        field = app.train_screen.form.control(name)
+        order[order.index(field) - 1].focus()
+        await pilot.pause()
+        await burst(pilot, "tab", *typing(TYPED[name]), "f5")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        config = trainer_of(app).config
+        assert format_field(name, getattr(config, name)) == TYPED[name]
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@pytest.mark.parametrize(("start", "tabs"), [("preset", 5), ("hidden_sizes", 4)])
+async def test_several_tabs_across_choice_lists_then_typing_in_one_read(
+        make_app, start, tabs) -> None:
+    """From the preset (or the hidden sizes) five (four) Tabs reach learning_rate over the
+    three choice lists; the digits and F5 of the same read land there."""
+    app = make_app(epochs=LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = app.train_screen.form
+        (app.screen.query_one("#preset") if start == "preset" else form.control(start)).focus()
+        await pilot.pause()
+        await burst(pilot, *["tab"] * tabs, *typing("0.004"), "f5")
+        await wait_for(pilot, lambda: trainer_of(app) is not None, "the run")
+        assert app.focused is form.control("learning_rate")
+        assert form.control("learning_rate").value == "0.004"
+        assert trainer_of(app).config.learning_rate == 0.004
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
+
+
+@pytest.mark.parametrize("key", ["f12", "ctrl+o"])
+async def test_a_field_focused_again_after_a_dialog_closes_has_its_value_selected(
+        make_app, key) -> None:
+    """Esc from a dialog gives the focus back to the field it left, its value selected: the
+    value typed next replaces it (the cursor was mid-value before)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await set_input(pilot, "learning_rate", "0.005")
+        await pilot.press("left", "left")
+        await pilot.press(key)
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, "the dialog")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, "the train screen")
+        await burst(pilot, *typing("0.002"))
+        field = app.train_screen.form.control("learning_rate")
+        assert app.focused is field
+        assert field.value == "0.002"
+
+
+async def test_a_value_set_while_the_field_has_the_focus_is_selected(make_app) -> None:
+    """A value the app puts into the focused field (a preset, a loaded model) is selected:
+    typing replaces it rather than landing at the old cursor offset."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await set_input(pilot, "learning_rate", "0.005")
+        await pilot.press("left", "left")
+        form = app.train_screen.form
+        form.set_config(form.config().replace(learning_rate=0.0211))
+        await pilot.pause()
+        await burst(pilot, "9")
+        assert form.control("learning_rate").value == "9"

@@ -10,6 +10,7 @@ from engine.config import parse_field
 from nnfs_tui.dialogs.lr_find import LRFindDialog
 from nnfs_tui.widgets.lr_plot import LRFindPlot
 from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
+from tests.tui.test_keys import burst, typing
 
 
 async def finder_done(pilot: Pilot) -> LRFindDialog:
@@ -87,3 +88,21 @@ async def finder_shown(pilot: Pilot) -> None:
 def test_lr_finder_snapshot(snap_compare, make_app, size) -> None:  # noqa: ANN001
     """The curve of a seeded range test, the suggestion marked (timing off)."""
     assert snap_compare(make_app(), terminal_size=size, run_before=finder_shown)
+
+
+@pytest.mark.parametrize("start", ["batch_size", "learning_rate"])
+async def test_typing_after_enter_replaces_the_suggestion(make_app, start) -> None:
+    """Enter fills learning_rate and selects it, whether the focus moves there or was there
+    already with the cursor mid-value: a digit typed next replaces the suggestion."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await set_input(pilot, start, "0.005" if start == "learning_rate" else "64")
+        await pilot.press("left", "left")  # the cursor mid-value
+        await pilot.press("ctrl+l")
+        await finder_done(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LRFindDialog), "closing")
+        await burst(pilot, *typing("0.002"))
+        field = app.train_screen.form.control("learning_rate")
+        assert app.focused is field
+        assert field.value == "0.002"
