@@ -398,6 +398,7 @@ class TrainScreen(Screen[None]):
         if not self._current(message):
             return
         self.progress.update_batch(message.event)
+        self.update_run_status()  # the next epoch's first batch: the header says its number
         self.loss_plot.set_live(message.loss_points)
 
     def on_epochs_ended(self, message: msg.EpochsEnded) -> None:

@@ -103,3 +103,24 @@ async def test_f5_with_an_invalid_field_names_it_in_a_notice_and_focuses_it(make
         assert isinstance(field, Input)
         await burst(pilot, *typing("64"))  # selected: typing replaces the bad value
         assert field.value == "64"
+
+
+async def test_header_and_progress_line_count_the_same_epoch_while_it_trains(make_app) -> None:
+    """Mid-epoch too: once the next epoch's first batch is on the progress line, the header
+    says that epoch (it used to wait for the epoch's end)."""
+    # epochs longer than the relay's interval, so batches of an epoch reach the screen alone
+    app = make_app(epochs=LONG, batch_size=4, hidden_sizes=(1024,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_and_wait(pilot)
+        progress = app.train_screen.progress
+        await wait_for(pilot, lambda: progress.epoch_done >= 1, "the first epoch's end")
+        checked = 0
+        while checked < 20:
+            await pilot.pause(0.01)
+            shown = re.search(r"Epoch (\d+)/10000", progress_text(app))
+            said = re.search(r"training epoch (\d+)/10000", header_text(app))
+            if shown and said:
+                assert said[1] == shown[1], (progress_text(app), header_text(app))
+                checked += 1
+        app.action_stop()
+        await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
