@@ -103,13 +103,17 @@ async def test_after_f5_focus_is_on_the_first_live_field(make_app) -> None:
         await wait_for(pilot, lambda: app.run_state == "stopped", "the stop")
 
 
+#: The screens Help is reached from, and the key that switches to each.
+SWITCHED_BY_KEY = (("ctrl+t", TrainScreen), ("f2", RunsScreen), ("f4", InspectScreen),
+                   ("f9", DrawScreen))
+
+
 async def test_help_is_a_switched_screen_reachable_from_every_screen(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.controller.model_and_data()[1] is not None,
                        "the test images")
-        for key, kind in (("ctrl+t", TrainScreen), ("f2", RunsScreen), ("f4", InspectScreen),
-                          ("f9", DrawScreen)):
+        for key, kind in SWITCHED_BY_KEY:
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, kind)
@@ -138,8 +142,7 @@ async def test_every_footer_shows_f1_help_at_80_columns(make_app) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.controller.model_and_data()[1] is not None,
                        "the test images")
-        for key, kind in (("ctrl+t", TrainScreen), ("f2", RunsScreen), ("f4", InspectScreen),
-                          ("f9", DrawScreen)):
+        for key, kind in SWITCHED_BY_KEY:
             await pilot.press(key)
             await pilot.pause()
             await pilot.pause()
