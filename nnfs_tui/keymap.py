@@ -33,7 +33,8 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Ctrl+P", "command palette: every action by name"),
     )),
     ("Form", (
-        ("Tab, Shift+Tab", "next / previous field"),
+        ("Tab, Shift+Tab", "next / previous field (a text field entered, or focused again "
+         "when a dialog closes, has its value selected: typing replaces it)"),
         ("Enter", "live field during a run: apply the value now"),
         ("Ctrl+L", "learning-rate finder: a range test on a copy of the form's model (a few "
                    "seconds), its curve on a log axis; Enter puts the suggestion into "
