@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import FIELDS, ConfigError, TrainConfig, check_field, format_field, parse_field
+from engine.config import (
+    FIELDS,
+    FLAG_TO_FIELD,
+    ConfigError,
+    TrainConfig,
+    check_field,
+    format_field,
+    parse_field,
+)
 from engine.runs import RunInfo
 
 DISTRIBUTIONS = ("log", "uniform")
@@ -142,8 +150,12 @@ def parse_sample(text: str) -> tuple[str, tuple[str, float, float]]:
 
 
 def _known(name: str) -> None:
-    if name not in FIELDS:
-        raise ConfigError("sweep field", name, "one of " + ", ".join(FIELDS))
+    if name in FIELDS:
+        return
+    field = FLAG_TO_FIELD.get(f"--{name}")
+    if field is not None:  # a flag's spelling (--hidden, --l_rate): say which field it sets
+        raise ConfigError("sweep field", name, f"the field name {field} (--{name} is its flag)")
+    raise ConfigError("sweep field", name, "one of " + ", ".join(FIELDS))
 
 
 def _typed(name: str, value: float) -> Any:

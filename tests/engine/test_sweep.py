@@ -396,3 +396,16 @@ def test_a_resumed_tpe_sweep_proposes_no_finished_trial_again(tmp_path):
     store = RunStore(tmp_path)
     resumed = _stopped_then_resumed(store, "tpe", "tpe", at=2)
     assert len(set(resumed)) == len(resumed) == 6
+
+
+@pytest.mark.parametrize(("flag", "field"), [("hidden", "hidden_sizes"),
+                                             ("l_rate", "learning_rate"),
+                                             ("batch-size", "batch_size")])
+def test_a_flag_spelling_for_a_sweep_field_is_refused_naming_the_field(flag, field, tmp_path,
+                                                                       capsys) -> None:
+    """``--vary hidden 32 64`` (the flag's spelling): the error names the field it means."""
+    assert main(["sweep", "--runs-dir", str(tmp_path), "--vary", flag, "32", "64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"sweep field: {flag} is not valid; expected the field name {field} " \
+        f"(--{flag} is its flag)" in err
