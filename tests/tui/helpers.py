@@ -51,6 +51,13 @@ async def start_and_wait(pilot: Pilot, state: str = "training") -> None:
         await wait_for(pilot, lambda: app.run_state == state, f"run state {state!r}")
 
 
+async def start_paused(pilot: Pilot) -> None:
+    """Start a run, wait for its first step, then pause it with F6."""
+    await start_and_wait(pilot)
+    await pilot.press("f6")
+    await wait_for(pilot, lambda: pilot.app.run_state == "paused", "the pause")
+
+
 async def set_input(pilot: Pilot, field: str, text: str) -> None:
     """Focus a form field, clear it and type ``text`` as a person would."""
     app = pilot.app

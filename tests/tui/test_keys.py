@@ -16,7 +16,7 @@ from textual.widgets import Input
 from engine.config import format_field
 from nnfs_tui.key_order import HOLD_LIMIT, KeysInOrder
 from nnfs_tui.widgets.text_field import TextField
-from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
+from tests.tui.helpers import LONG, set_input, start_paused, trainer_of, wait_for
 
 #: Characters of the keys that have one (the others are named keys: backspace, enter, ...).
 CHARACTERS = {"space": " ", "full_stop": ".", "slash": "/"}
@@ -115,9 +115,7 @@ async def test_a_burst_ending_in_enter_and_f6_applies_the_change_before_resuming
         make_app, how) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
-        await start_and_wait(pilot)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await start_paused(pilot)
         await set_input(pilot, "learning_rate", "0.00089")
         await press_at_once(pilot, how, "backspace", "backspace", "5", "enter", "f6")
         await wait_for(pilot, lambda: "Live change at" in app.train_screen.log_view.text,
@@ -149,9 +147,7 @@ async def test_ctrl_o_a_path_and_enter_in_one_burst_load_the_typed_path(
 async def test_a_burst_in_a_paused_live_field_applies_the_typed_value(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
-        await start_and_wait(pilot)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await start_paused(pilot)
         await set_input(pilot, "learning_rate", "0.00089")
         await burst(pilot, "backspace", "backspace", "5", "enter")
         field = app.train_screen.form.control("learning_rate")
@@ -223,9 +219,7 @@ async def test_tab_into_a_field_selects_its_value_so_typing_replaces_it(make_app
 async def test_enter_again_on_an_unchanged_paused_field_sends_nothing(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
-        await start_and_wait(pilot)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await start_paused(pilot)
         await set_input(pilot, "learning_rate", "0.0007")
         await pilot.press("enter", "enter", "tab")
         log = app.train_screen.log_view.text

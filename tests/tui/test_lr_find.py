@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from engine.config import parse_field
 from nnfs_tui.dialogs.lr_find import LRFindDialog
 from nnfs_tui.widgets.lr_plot import LRFindPlot
-from tests.tui.helpers import LONG, set_input, start_and_wait, trainer_of, wait_for
+from tests.tui.helpers import LONG, set_input, start_paused, trainer_of, wait_for
 from tests.tui.test_keys import burst, typing
 
 
@@ -57,9 +57,7 @@ async def test_esc_leaves_the_form_as_it_was(make_app) -> None:
 async def test_the_model_being_trained_is_untouched(make_app) -> None:
     app = make_app(epochs=LONG)
     async with app.run_test(size=(100, 30)) as pilot:
-        await start_and_wait(pilot)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await start_paused(pilot)
         trainer = trainer_of(app)
         assert trainer is not None
         before = {k: v.copy() for k, v in trainer.network.params.items()}

@@ -13,7 +13,15 @@ from engine.data import Dataset
 from nnfs_tui.screens.sweep import SweepScreen
 from nnfs_tui.widgets.header import ScreenHeader
 from nnfs_tui.widgets.progress import format_percent
-from tests.tui.helpers import LONG, set_input, start_and_wait, toasts, trainer_of, wait_for
+from tests.tui.helpers import (
+    LONG,
+    set_input,
+    start_and_wait,
+    start_paused,
+    toasts,
+    trainer_of,
+    wait_for,
+)
 from tests.tui.test_keys import burst, typing
 from tests.tui.test_sweep import make, open_dialog, sweep_ended, type_into
 
@@ -31,9 +39,7 @@ async def test_header_and_progress_line_count_the_same_epoch_at_an_epoch_end(mak
     the next epoch while the progress line still showed the one that just ended."""
     app = make_app(epochs=LONG, batch_size=2000)  # all 2,000 training images
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_and_wait(pilot)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: app.run_state == "paused", "the pause")
+        await start_paused(pilot)
         progress = app.train_screen.progress
         await wait_for(pilot, lambda: progress.last_batch is not None
                        and progress.epoch_done == progress.last_batch.epoch >= 1,
